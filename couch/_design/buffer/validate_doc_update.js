@@ -1,0 +1,79 @@
+function (newDoc, oldDoc, userCtx, secObj) {
+  // Wish-list (buffer) documents: written by the frontend, worked off by the sidecar.
+  // `this` is the design doc: push_design.py sets `kind` (movie|series) per database and
+  // `sidecar_role`, the CouchDB role of the sidecar's own user.
+  var SIDECAR_FIELDS = ['state', 'attempts', 'last_error', 'next_attempt_at', 'claimed_by', 'claimed_at'];
+  var STATES = ['new', 'processing', 'retry', 'failed'];
+  var roles = (userCtx && userCtx.roles) || [];
+  var isSidecar = roles.indexOf('_admin') !== -1 || roles.indexOf(this.sidecar_role || 'sidecar') !== -1;
+
+  function forbid(msg) { throw({forbidden: msg}); }
+  function isPosInt(v) { return typeof v === 'number' && v % 1 === 0 && v > 0 && v < 2147483648; }
+  function isNonNegInt(v) { return typeof v === 'number' && v % 1 === 0 && v >= 0 && v < 2147483648; }
+  function isTime(v) { return typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v); }
+  function isObject(v) { return v !== null && typeof v === 'object' && !Array.isArray(v); }
+  function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+
+  if (newDoc._deleted) {
+    // withdrawing a wish is fine, except while the sidecar is adding it
+    if (!isSidecar && oldDoc && oldDoc.state === 'processing') {
+      forbid('this title is being added right now and cannot be withdrawn until that finishes');
+    }
+    return;
+  }
+
+  // --- what the frontend writes
+  if (newDoc.type !== 'movie' && newDoc.type !== 'series') forbid('type must be "movie" or "series"');
+  if (this.kind && newDoc.type !== this.kind) forbid('this database takes ' + this.kind + ' requests only, not ' + newDoc.type);
+  var idField = newDoc.type === 'movie' ? 'tmdbId' : 'tvdbId';
+  var prefix = newDoc.type === 'movie' ? 'tmdb:' : 'tvdb:';
+  if (!isPosInt(newDoc[idField])) forbid(idField + ' must be a positive whole number');
+  if (newDoc._id !== prefix + newDoc[idField]) forbid('_id must be "' + prefix + newDoc[idField] + '" (' + prefix + '<' + idField + '>)');
+  if (typeof newDoc.title !== 'string' || !newDoc.title.trim()) forbid('title must be a non-empty string');
+  if (newDoc.title.length > 500) forbid('title is longer than 500 characters');
+  if (newDoc.year !== undefined && newDoc.year !== null && !(isPosInt(newDoc.year) && newDoc.year >= 1870 && newDoc.year <= 2200)) forbid('year must be a whole number between 1870 and 2200');
+  if (newDoc.action !== 'download' && newDoc.action !== 'monitor') forbid('action must be "download" (add and search now) or "monitor" (add monitored, no search)');
+  if (!isTime(newDoc.requested_at)) forbid('requested_at must be an ISO 8601 time such as 2026-01-31T20:15:00Z');
+  if (newDoc.requested_by !== undefined && (typeof newDoc.requested_by !== 'string' || newDoc.requested_by.length > 200)) forbid('requested_by must be a string of at most 200 characters');
+  if (newDoc.instance !== undefined && !(typeof newDoc.instance === 'string' && /^[A-Za-z0-9_-]{1,50}$/.test(newDoc.instance))) forbid('instance must be an instance name such as "default" or "4k"');
+
+  if (newDoc.options !== undefined) {
+    var o = newDoc.options;
+    if (!isObject(o)) forbid('options must be an object');
+    var allowed = newDoc.type === 'movie'
+      ? ['qualityProfileId', 'rootFolderPath', 'minimumAvailability', 'tags']
+      : ['qualityProfileId', 'rootFolderPath', 'seasons', 'monitor', 'seriesType', 'tags'];
+    for (var k in o) {
+      if (allowed.indexOf(k) === -1) forbid('options.' + k + ' is not a known option for a ' + newDoc.type + ' (known: ' + allowed.join(', ') + ')');
+    }
+    if (o.qualityProfileId !== undefined && !isPosInt(o.qualityProfileId)) forbid('options.qualityProfileId must be a positive whole number');
+    if (o.rootFolderPath !== undefined && !(typeof o.rootFolderPath === 'string' && o.rootFolderPath.length > 0 && o.rootFolderPath.length <= 1000)) forbid('options.rootFolderPath must be a non-empty path');
+    if (o.minimumAvailability !== undefined && ['announced', 'inCinemas', 'released'].indexOf(o.minimumAvailability) === -1) forbid('options.minimumAvailability must be "announced", "inCinemas" or "released"');
+    if (o.tags !== undefined && !(Array.isArray(o.tags) && o.tags.every(isPosInt))) forbid('options.tags must be a list of tag ids');
+    if (o.seasons !== undefined && !(Array.isArray(o.seasons) && o.seasons.every(isNonNegInt))) forbid('options.seasons must be a list of season numbers such as [1, 2]');
+    if (o.monitor !== undefined && ['all', 'future', 'missing', 'existing', 'firstSeason', 'lastSeason', 'pilot', 'recent', 'none'].indexOf(o.monitor) === -1) forbid('options.monitor must be one of all, future, missing, existing, firstSeason, lastSeason, pilot, recent, none');
+    if (o.seriesType !== undefined && ['standard', 'daily', 'anime'].indexOf(o.seriesType) === -1) forbid('options.seriesType must be "standard", "daily" or "anime"');
+  }
+
+  // --- what the sidecar owns
+  if (newDoc.state !== undefined && STATES.indexOf(newDoc.state) === -1) forbid('state must be one of ' + STATES.join(', '));
+  if (newDoc.attempts !== undefined && !isNonNegInt(newDoc.attempts)) forbid('attempts must be a whole number');
+  if (newDoc.last_error !== undefined && newDoc.last_error !== null && !(isObject(newDoc.last_error) && typeof newDoc.last_error.message === 'string')) forbid('last_error must be {code, message, at}');
+
+  if (isSidecar) return;
+  if (!oldDoc || oldDoc._deleted) {
+    for (var i = 0; i < SIDECAR_FIELDS.length; i++) {
+      var f = SIDECAR_FIELDS[i];
+      if (newDoc[f] !== undefined && !(f === 'state' && newDoc.state === 'new')) forbid(f + ' is set by the sidecar only; leave it out of a new request');
+    }
+    return;
+  }
+  if (oldDoc.state === 'processing') forbid('this title is being added right now; change it once that finishes');
+  for (var j = 0; j < SIDECAR_FIELDS.length; j++) {
+    var g = SIDECAR_FIELDS[j];
+    if (same(newDoc[g], oldDoc[g])) continue;
+    // the one change a person may make: send a failed request again
+    if (g === 'state' && oldDoc.state === 'failed' && newDoc.state === 'new') continue;
+    forbid(g + ' is set by the sidecar only');
+  }
+}

@@ -1,0 +1,186 @@
+"""Collection documents: what a frontend shows about a title, kept true to Radarr/Sonarr.
+
+One doc per title, id `tmdb:<tmdbId>` / `tvdb:<tvdbId>` (the buffer's ids). Three writers feed it
+(the worker after an add, webhooks, reconcile); all go through `merge`, which is idempotent (the
+same facts twice change nothing) and derives `status` from facts instead of storing events, so a
+late event cannot undo a later state (a Grab after a Download still reads "downloaded").
+
+Per instance (several Radarr/Sonarr may hold the same title) the doc keeps
+`instances[name] = {id, monitored, hasFile, statistics?}`; the top-level `radarrId`/`sonarrId`,
+`instance`, `monitored` and `hasFile` summarise them.
+"""
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from .couch import Database
+
+STATUSES = ("wanted", "monitored", "unmonitored", "grabbed", "partial", "downloaded", "removed")
+# fields whose change alone is not news (so merge stays idempotent)
+_BOOKKEEPING = ("updated_at", "source", "_rev")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def doc_id(kind: str, external_id: int) -> str:
+    return f"tmdb:{external_id}" if kind == "movie" else f"tvdb:{external_id}"
+
+
+def _series_stats(stats: dict | None) -> dict | None:
+    if not isinstance(stats, dict):
+        return None
+    keep = ("seasonCount", "episodeFileCount", "episodeCount", "totalEpisodeCount", "sizeOnDisk", "percentOfEpisodes")
+    return {k: stats[k] for k in keep if k in stats}
+
+
+def facts_from_resource(kind: str, res: dict) -> dict:
+    """Title facts from a Radarr MovieResource / Sonarr SeriesResource (API or webhook shape)."""
+    facts: dict[str, Any] = {"title": res.get("title")}
+    for key in ("year", "imdbId", "tmdbId", "tvdbId", "titleSlug"):
+        if res.get(key) not in (None, "", 0):
+            facts[key] = res[key]
+    entry: dict[str, Any] = {"id": res.get("id")}
+    if "monitored" in res:
+        entry["monitored"] = bool(res["monitored"])
+    if kind == "movie":
+        if "hasFile" in res and res["hasFile"] is not None:
+            entry["hasFile"] = bool(res["hasFile"])
+        elif isinstance(res.get("statistics"), dict) and "movieFileCount" in res["statistics"]:
+            entry["hasFile"] = res["statistics"]["movieFileCount"] > 0
+        if isinstance(res.get("statistics"), dict) and "sizeOnDisk" in res["statistics"]:
+            entry["sizeOnDisk"] = res["statistics"]["sizeOnDisk"]
+    else:
+        stats = _series_stats(res.get("statistics"))
+        if stats is not None:
+            entry["statistics"] = stats
+            entry["hasFile"] = stats.get("episodeFileCount", 0) > 0
+    return {"facts": facts, "entry": entry}
+
+
+def derive(doc: dict) -> dict:
+    """Fill the summary fields and `status` from `instances` and the event flags."""
+    kind = doc["type"]
+    instances = doc.get("instances") or {}
+    arr_key = "radarrId" if kind == "movie" else "sonarrId"
+    if not instances:
+        doc["status"] = "removed" if doc.get("removed_at") else doc.get("status", "wanted")
+        doc["monitored"] = False
+        doc[arr_key] = None
+        doc["instance"] = None
+        return doc
+    doc.pop("removed_at", None)
+    first = sorted(instances)[0] if "default" not in instances else "default"
+    doc["instance"] = first
+    doc[arr_key] = instances[first].get("id")
+    doc["monitored"] = any(e.get("monitored") for e in instances.values())
+    doc["hasFile"] = any(e.get("hasFile") for e in instances.values())
+    if kind == "series":
+        stats = instances[first].get("statistics")
+        if stats is not None:
+            doc["statistics"] = stats
+    if doc["hasFile"]:
+        status = "downloaded"
+        stats = doc.get("statistics") or {}
+        if kind == "series" and stats.get("episodeFileCount", 0) < stats.get("episodeCount", 0):
+            status = "partial"
+    elif doc.get("grabbed"):
+        status = "grabbed"
+    elif not doc["monitored"]:
+        status = "unmonitored"
+    elif (doc.get("requested") or {}).get("action") == "monitor":
+        status = "monitored"
+    else:
+        status = "wanted"
+    doc["status"] = status
+    return doc
+
+
+def _meaningful(doc: dict | None) -> dict | None:
+    if doc is None:
+        return None
+    return {k: v for k, v in doc.items() if k not in _BOOKKEEPING}
+
+
+def merge(existing: dict | None, kind: str, external_id: int, source: str, *,
+          facts: dict | None = None, instance: str | None = None, entry: dict | None = None,
+          remove_instance: str | None = None, set_fields: dict | None = None) -> dict | None:
+    """The new version of a collection doc, or None when nothing meaningful changes.
+
+    - facts: title/year/ids to record; entry: this instance's {id, monitored, hasFile, ...},
+      merged into instances[instance]; remove_instance: the title left that instance;
+      set_fields: event flags such as {"grabbed": True} or {"requested": {...}}.
+    """
+    doc = copy.deepcopy(existing) if existing else {
+        "_id": doc_id(kind, external_id), "type": kind,
+        ("tmdbId" if kind == "movie" else "tvdbId"): external_id,
+        "instances": {}, "hasFile": False, "grabbed": False, "created_at": now_iso(),
+    }
+    doc.setdefault("instances", {})
+    for key, value in (facts or {}).items():
+        if value is not None:
+            doc[key] = value
+    if instance and entry is not None:
+        current = doc["instances"].get(instance, {})
+        doc["instances"][instance] = {**current, **{k: v for k, v in entry.items() if v is not None}}
+    if remove_instance is not None:
+        if doc["instances"].pop(remove_instance, None) is not None and not doc["instances"]:
+            doc["removed_at"] = now_iso()
+            doc["hasFile"] = False
+            doc["grabbed"] = False
+    for key, value in (set_fields or {}).items():
+        doc[key] = value
+    derive(doc)
+    if _meaningful(doc) == _meaningful(existing):
+        return None
+    doc["source"] = source
+    doc["updated_at"] = now_iso()
+    return doc
+
+
+Change = Callable[[dict | None], dict | None]
+
+
+def apply_changes(db: Database, changes: dict[str, Change], extra_docs: list[dict] | None = None,
+                  attempts: int = 5) -> dict[str, str]:
+    """Apply per-id changes (each maps the current doc or None to a new doc or None) with
+    `_bulk_docs`, re-reading and re-applying on conflict. Returns {id: "written"|"unchanged"|error}.
+
+    `extra_docs` ride along in the first bulk request (the worker's buffer deletes go to another
+    database, so it does not use this; kept for callers writing related docs in one go).
+    """
+    outcome: dict[str, str] = {}
+    pending = dict(changes)
+    for _ in range(attempts):
+        if not pending:
+            break
+        current = db.docs_by_id(pending.keys())
+        writes = []
+        for doc_id_, change in pending.items():
+            new = change(current.get(doc_id_))
+            if new is None:
+                outcome[doc_id_] = "unchanged"
+            else:
+                if doc_id_ in current:
+                    new["_rev"] = current[doc_id_]["_rev"]
+                else:
+                    new.pop("_rev", None)
+                writes.append(new)
+        results = db.bulk_docs(writes + (extra_docs or []))
+        extra_docs = None
+        retry = {}
+        for doc in writes:
+            r = results.get(doc["_id"], {})
+            if r.get("error") == "conflict":
+                retry[doc["_id"]] = pending[doc["_id"]]
+            elif r.get("error"):
+                outcome[doc["_id"]] = f"{r.get('error')}: {r.get('reason')}"
+            else:
+                outcome[doc["_id"]] = "written"
+        pending = retry
+    for doc_id_ in pending:
+        outcome[doc_id_] = "conflict"
+    return outcome

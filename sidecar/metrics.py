@@ -1,0 +1,17 @@
+"""Prometheus metrics shared by the web and worker processes.
+
+Each process keeps its own counters (the worker serves them on WORKER_METRICS_PORT, the web
+app on /metrics); gauges read from CouchDB views (pending/retry/failed) are computed on scrape.
+"""
+from prometheus_client import Counter, Gauge, Histogram
+
+ARR_ADDS = Counter("sidecar_arr_adds_total", "Titles sent to Radarr/Sonarr, by outcome", ["arr", "outcome"])
+ARR_ADD_SECONDS = Histogram("sidecar_arr_add_seconds", "Time of one add to Radarr/Sonarr", ["arr"])
+ITEMS_MOVED = Counter("sidecar_items_moved_total", "Buffer items moved into the collection", ["kind"])
+ITEMS_FAILED = Counter("sidecar_items_failed_total", "Buffer items set to retry or failed", ["kind", "state"])
+FEED_RECONNECTS = Counter("sidecar_feed_reconnects_total", "Changes feed (re)connections after an error", ["db"])
+CHANGES_LAG = Gauge("sidecar_changes_lag", "Changes received but not yet worked off", ["db"])
+WEBHOOK_EVENTS = Counter("sidecar_webhook_events_total", "Webhook events received", ["arr", "event", "outcome"])
+RECONCILE_RUNS = Counter("sidecar_reconcile_runs_total", "Reconcile runs by result", ["result"])
+RECONCILE_LAST = Gauge("sidecar_reconcile_last_timestamp_seconds", "When the last reconcile finished")
+RECONCILE_LAST_DOCS = Gauge("sidecar_reconcile_last_docs", "Docs by outcome in the last reconcile", ["outcome"])

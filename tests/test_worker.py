@@ -1,0 +1,182 @@
+"""The worker end to end: buffer doc on the real server → fake Radarr/Sonarr over HTTP →
+collection doc, buffer emptied."""
+from __future__ import annotations
+
+import time
+
+from tests.conftest import movie_request, series_request, wait_for
+
+
+def moved(couch, settings, doc_id, kind="movie"):
+    buffer_db = settings.movies_buffer_db if kind == "movie" else settings.series_buffer_db
+    coll_db = settings.movies_db if kind == "movie" else settings.series_db
+    coll = couch.db(coll_db).get(doc_id)
+    return coll if coll and couch.db(buffer_db).get(doc_id) is None else None
+
+
+def adds(fake, path):
+    return [r for r in fake.requests_log if r["method"] == "POST" and r["path"] == path]
+
+
+def test_download_movie_moves_to_collection_and_searches(settings, couch, fake_radarr, start_worker):
+    start_worker()
+    couch.db(settings.movies_buffer_db).put(movie_request(603, requested_by="ann"))
+    doc = wait_for(lambda: moved(couch, settings, "tmdb:603"), message="tmdb:603 moved")
+    assert fake_radarr.creations[603] == 1
+    body = adds(fake_radarr, "/api/v3/movie")[0]["json"]
+    assert body["tmdbId"] == 603 and body["monitored"] is True
+    assert body["addOptions"]["searchForMovie"] is True
+    assert body["qualityProfileId"] == 1 and body["rootFolderPath"] == "/movies"
+    assert doc["status"] == "wanted" and doc["radarrId"] > 0 and doc["instance"] == "default"
+    assert doc["requested"] == {"action": "download", "at": "2026-11-25T10:00:00Z", "by": "ann"}
+    assert doc["source"] == "worker" and doc["hasFile"] is False
+
+
+def test_monitor_adds_without_search(settings, couch, fake_radarr, fake_sonarr, start_worker):
+    start_worker()
+    couch.db(settings.movies_buffer_db).put(movie_request(604, action="monitor"))
+    couch.db(settings.series_buffer_db).put(series_request(81189, action="monitor"))
+    doc = wait_for(lambda: moved(couch, settings, "tmdb:604"), message="movie moved")
+    sdoc = wait_for(lambda: moved(couch, settings, "tvdb:81189", "series"), message="series moved")
+    assert adds(fake_radarr, "/api/v3/movie")[0]["json"]["addOptions"]["searchForMovie"] is False
+    sbody = adds(fake_sonarr, "/api/v3/series")[0]["json"]
+    assert sbody["addOptions"]["searchForMissingEpisodes"] is False and sbody["monitored"] is True
+    assert sbody["title"] == "Series 81189"
+    assert doc["status"] == "monitored" and sdoc["status"] == "monitored"
+    assert sdoc["sonarrId"] > 0 and "statistics" in sdoc
+
+
+def test_download_series_with_chosen_seasons(settings, couch, fake_sonarr, start_worker):
+    start_worker()
+    couch.db(settings.series_buffer_db).put(series_request(121361, options={"seasons": [1], "qualityProfileId": 4}))
+    wait_for(lambda: moved(couch, settings, "tvdb:121361", "series"), message="series moved")
+    body = adds(fake_sonarr, "/api/v3/series")[0]["json"]
+    assert body["addOptions"]["searchForMissingEpisodes"] is True
+    assert "monitor" not in body["addOptions"]  # season flags drive monitoring
+    assert {s["seasonNumber"]: s["monitored"] for s in body["seasons"]}[1] is True
+    assert body["qualityProfileId"] == 4
+
+
+def test_title_already_in_radarr_is_success_not_a_second_add(settings, couch, fake_radarr, start_worker):
+    fake_radarr.add_existing(605, title="Already There", monitored=True)
+    start_worker()
+    couch.db(settings.movies_buffer_db).put(movie_request(605))
+    doc = wait_for(lambda: moved(couch, settings, "tmdb:605"), message="moved")
+    assert fake_radarr.creations[605] == 0
+    assert adds(fake_radarr, "/api/v3/movie") == []
+    assert doc["radarrId"] == fake_radarr.find(605)["id"] if hasattr(fake_radarr, "find") else doc["radarrId"]
+
+
+def test_timeout_then_found_is_success_with_one_creation(settings, couch, fake_radarr, start_worker):
+    # Radarr is slower than our timeout: the POST lands but its answer is lost
+    fake_radarr.delay = 3.0
+    start_worker(arr_timeout=1.0)
+    couch.db(settings.movies_buffer_db).put(movie_request(606))
+    time.sleep(1.5)
+    fake_radarr.delay = 0
+    wait_for(lambda: moved(couch, settings, "tmdb:606"), timeout=20, message="moved after timeout")
+    assert fake_radarr.creations[606] == 1
+
+
+def test_transient_errors_retry_with_backoff_then_succeed(settings, couch, fake_radarr, start_worker):
+    fake_radarr.fail_mode = "503"
+    start_worker()
+    db = couch.db(settings.movies_buffer_db)
+    db.put(movie_request(607))
+    retry = wait_for(lambda: (d := db.get("tmdb:607")) and d.get("state") == "retry" and d["attempts"] >= 2 and d,
+                     message="two attempts")
+    assert retry["last_error"]["code"] == "http_503"
+    assert retry["next_attempt_at"] > retry["last_error"]["at"]
+    posts = [r["time"] for r in fake_radarr.requests_log if r["path"] == "/api/v3/movie" and r["method"] == "GET"]
+    # backoff: the gap between attempts grows (0.2 s base, doubling, ±20 % jitter)
+    assert len(posts) >= 2 and posts[1] - posts[0] >= 0.15
+    fake_radarr.fail_mode = None
+    doc = wait_for(lambda: moved(couch, settings, "tmdb:607"), timeout=15, message="moved after recovery")
+    assert fake_radarr.creations[607] == 1 and doc["status"] == "wanted"
+
+
+def test_permanent_error_fails_with_reason_and_is_not_retried(settings, couch, fake_radarr, start_worker):
+    fake_radarr.unknown_ids.add(999999)
+    start_worker()
+    db = couch.db(settings.movies_buffer_db)
+    db.put(movie_request(999999))
+    doc = wait_for(lambda: (d := db.get("tmdb:999999")) and d.get("state") == "failed" and d, message="failed")
+    assert "A movie with this ID was not found" in doc["last_error"]["message"]
+    n = len(fake_radarr.requests_log)
+    time.sleep(1.0)
+    assert len(fake_radarr.requests_log) == n  # never retried blindly
+    failed = db.view("buffer", "failed", reduce=False)["rows"]
+    assert [r["id"] for r in failed] == ["tmdb:999999"]
+    assert couch.db(settings.movies_db).get("tmdb:999999") is None
+
+
+def test_failed_item_sent_again_by_the_user_is_retried(settings, couch, fake_radarr, start_worker):
+    fake_radarr.unknown_ids.add(777)
+    start_worker()
+    db = couch.db(settings.movies_buffer_db)
+    db.put(movie_request(777))
+    doc = wait_for(lambda: (d := db.get("tmdb:777")) and d.get("state") == "failed" and d, message="failed")
+    fake_radarr.unknown_ids.discard(777)
+    doc["state"] = "new"
+    db.put(doc)
+    wait_for(lambda: moved(couch, settings, "tmdb:777"), message="moved after resend")
+
+
+def test_crash_between_add_and_move_recovers_without_duplicate(settings, couch, fake_radarr, worker_process):
+    db = couch.db(settings.movies_buffer_db)
+    db.put(movie_request(608))
+    first = worker_process(SIDECAR_CRASH_AT="after_add")
+    assert first.wait(30) == 70  # died right after Radarr said 201
+    assert fake_radarr.creations[608] == 1
+    left = db.get("tmdb:608")
+    assert left["state"] == "processing"
+    assert couch.db(settings.movies_db).get("tmdb:608") is None
+    worker_process()  # same WORKER_ID: takes its own claim over at once
+    wait_for(lambda: moved(couch, settings, "tmdb:608"), timeout=20, message="recovered")
+    assert fake_radarr.creations[608] == 1
+
+
+def test_crash_after_collection_write_finishes_the_delete(settings, couch, fake_radarr, worker_process):
+    db = couch.db(settings.movies_buffer_db)
+    db.put(movie_request(609))
+    assert worker_process(SIDECAR_CRASH_AT="after_collection_write").wait(30) == 70
+    assert couch.db(settings.movies_db).get("tmdb:609") is not None and db.get("tmdb:609") is not None
+    worker_process()
+    wait_for(lambda: moved(couch, settings, "tmdb:609"), timeout=20, message="delete finished")
+    assert fake_radarr.creations[609] == 1
+
+
+def test_stale_claim_of_another_worker_is_taken_over(settings, couch, fake_radarr, start_worker):
+    db = couch.db(settings.movies_buffer_db)
+    db.put(movie_request(610, state="processing", claimed_by="dead-worker", claimed_at="2026-01-01T00:00:00Z", attempts=1))
+    start_worker()
+    wait_for(lambda: moved(couch, settings, "tmdb:610"), message="taken over")
+    assert fake_radarr.creations[610] == 1
+
+
+def test_restart_resumes_from_checkpoint(settings, couch, fake_radarr, start_worker):
+    db = couch.db(settings.movies_buffer_db)
+    w = start_worker()
+    db.put(movie_request(611))
+    wait_for(lambda: moved(couch, settings, "tmdb:611"), message="first moved")
+    wait_for(lambda: db.get(f"_local/sidecar-worker-{settings.worker_id}"), message="checkpoint saved")
+    w.stop()
+    checkpoint = db.get(f"_local/sidecar-worker-{settings.worker_id}")["seq"]
+    db.put(movie_request(612))  # written while no worker runs
+    start_worker()
+    wait_for(lambda: moved(couch, settings, "tmdb:612"), message="second moved after restart")
+    # the feed resumed after the checkpoint: the first title was not asked for again
+    assert fake_radarr.creations[611] == 1 and fake_radarr.creations[612] == 1
+    gets_611 = [r for r in fake_radarr.requests_log if r["query"].get("tmdbId") in ("611", 611)]
+    assert len(gets_611) == 1
+    assert db.get(f"_local/sidecar-worker-{settings.worker_id}")["seq"] != checkpoint
+
+
+def test_burst_is_moved_in_batches(settings, couch, fake_radarr, start_worker):
+    db = couch.db(settings.movies_buffer_db)
+    db.bulk_docs([movie_request(i) for i in range(1000, 1100)])
+    start_worker()
+    wait_for(lambda: couch.db(settings.movies_db).info()["doc_count"] >= 101, timeout=30, message="100 moved")
+    rows = db.all_docs(include_docs=False, startkey="tmdb:", endkey="tmdb:\ufff0")
+    assert rows == []
+    assert sum(fake_radarr.creations.values()) == 100
