@@ -29,6 +29,8 @@ class ArrInstance:
     minimum_availability: str = "released"  # Radarr only
     language_profile_id: int = 1  # Sonarr v3 only; v4 ignores it
     season_folder: bool = True  # Sonarr only
+    # the instanceName Radarr/Sonarr put in their webhooks (Settings > General), to tell instances apart
+    instance_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ def _instances(env: dict, kind: str) -> tuple[ArrInstance, ...]:
             minimum_availability=env.get(f"{p}_MINIMUM_AVAILABILITY", "released"),
             language_profile_id=_int(env, f"{p}_LANGUAGE_PROFILE_ID", 1),
             season_folder=env.get(f"{p}_SEASON_FOLDER", "true").lower() not in ("0", "false", "no"),
+            instance_name=env.get(f"{p}_INSTANCE_NAME") or None,
         ))
     return tuple(found)
 
