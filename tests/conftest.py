@@ -139,14 +139,14 @@ def settings_env(s: Settings) -> dict:
         "COUCHDB_URL": s.couchdb_url,
         "MOVIES_BUFFER_DB": s.movies_buffer_db, "MOVIES_DB": s.movies_db,
         "SERIES_BUFFER_DB": s.series_buffer_db, "SERIES_DB": s.series_db,
-        "RADARR_URL": s.radarr[0].url, "RADARR_API_KEY": s.radarr[0].api_key,
-        "SONARR_URL": s.sonarr[0].url, "SONARR_API_KEY": s.sonarr[0].api_key,
         "WEBHOOK_USER": s.webhook_user, "WEBHOOK_PASSWORD": s.webhook_password or "",
         "RECONCILE_TOKEN": s.reconcile_token or "",
         "WORKER_ID": s.worker_id, "ARR_TIMEOUT": str(s.arr_timeout), "CLAIM_TIMEOUT": str(s.claim_timeout),
         "RETRY_BASE": str(s.retry_base), "RETRY_MAX": str(s.retry_max), "SCAN_INTERVAL": str(s.scan_interval),
         "PYTHONPATH": str(ROOT),
     })
+    for inst in s.radarr[:1] + s.sonarr[:1]:
+        env[f"{inst.kind.upper()}_URL"], env[f"{inst.kind.upper()}_API_KEY"] = inst.url, inst.api_key
     if s.couchdb_user:
         env["COUCHDB_USER"], env["COUCHDB_PASSWORD"] = s.couchdb_user, s.couchdb_password or ""
     return env
