@@ -127,17 +127,20 @@ class ServarrClient:
     def build_add_body(self, item: dict) -> dict:
         raise NotImplementedError
 
-    def add(self, item: dict) -> tuple[dict, bool]:
+    def add(self, item: dict, look_first: bool = True) -> tuple[dict, bool]:
         """Make sure the requested title is in the library. Returns (resource, created).
 
         Idempotent, so a retry or a takeover after a crash never adds twice: a title already
         there (found first, or "already added" on POST, or found after a POST timed out) is
         success. A title present but unmonitored is set monitored (and searched for a download).
+        `look_first=False` skips the existence check on a first attempt (one request instead of
+        two); Radarr/Sonarr's own "already added" answer still catches a title that is there.
         """
         external_id = item[self.id_field]
-        existing = self.find(external_id)
-        if existing is not None:
-            return self._make_wanted(existing, item), False
+        if look_first:
+            existing = self.find(external_id)
+            if existing is not None:
+                return self._make_wanted(existing, item), False
         body = self.build_add_body(item)
         try:
             resp = self._call("POST", self.resource, json=body)
@@ -145,7 +148,7 @@ class ServarrClient:
             if self.exists_code in exc.code or "already been added" in exc.message:
                 existing = self.find(external_id)
                 if existing is not None:
-                    return existing, False
+                    return self._make_wanted(existing, item), False
             raise
         except TransientArrError as exc:
             if exc.code in ("timeout", "unreachable", "request_failed"):

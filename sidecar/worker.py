@@ -215,7 +215,9 @@ class BufferProcessor:
         client = self.clients[instance.name]
         t0 = time.perf_counter()
         try:
-            resource, created = client.add(doc)
+            # a first attempt needs no existence check (POST's "already added" covers it); after
+            # a retry or a crash the title may have landed, so look first
+            resource, created = client.add(doc, look_first=int(doc.get("attempts") or 0) > 1)
         except ArrError as exc:
             metrics.ARR_ADDS.labels(self.arr_kind, "permanent_error" if not exc.transient else "transient_error").inc()
             return instance.name, None, exc

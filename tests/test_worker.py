@@ -58,13 +58,27 @@ def test_download_series_with_chosen_seasons(settings, couch, fake_sonarr, start
 
 
 def test_title_already_in_radarr_is_success_not_a_second_add(settings, couch, fake_radarr, start_worker):
-    fake_radarr.add_existing(605, title="Already There", monitored=True)
+    existing = fake_radarr.add_existing(605, title="Already There", monitored=True)
     start_worker()
     couch.db(settings.movies_buffer_db).put(movie_request(605))
     doc = wait_for(lambda: moved(couch, settings, "tmdb:605"), message="moved")
     assert fake_radarr.creations[605] == 0
-    assert adds(fake_radarr, "/api/v3/movie") == []
-    assert doc["radarrId"] == fake_radarr.find(605)["id"] if hasattr(fake_radarr, "find") else doc["radarrId"]
+    # Radarr answered "already added" (400 MovieExistsValidator) and that counted as success
+    assert len(adds(fake_radarr, "/api/v3/movie")) == 1
+    assert doc["radarrId"] == existing["id"] and doc["title"] == "Already There"
+
+
+def test_unmonitored_title_in_radarr_is_monitored_and_searched(settings, couch, fake_radarr, start_worker):
+    existing = fake_radarr.add_existing(615, monitored=False)
+    start_worker()
+    couch.db(settings.movies_buffer_db).put(movie_request(615))
+    doc = wait_for(lambda: moved(couch, settings, "tmdb:615"), message="moved")
+    assert fake_radarr.find(615)["monitored"] is True
+    puts = fake_radarr.log("PUT")
+    assert puts and puts[0]["json"]["monitored"] is True
+    searches = [r["json"] for r in fake_radarr.log("POST", "/api/v3/command")]
+    assert searches == [{"name": "MoviesSearch", "movieIds": [existing["id"]]}]
+    assert doc["status"] == "wanted" and doc["monitored"] is True
 
 
 def test_timeout_then_found_is_success_with_one_creation(settings, couch, fake_radarr, start_worker):
@@ -83,13 +97,13 @@ def test_transient_errors_retry_with_backoff_then_succeed(settings, couch, fake_
     start_worker()
     db = couch.db(settings.movies_buffer_db)
     db.put(movie_request(607))
-    retry = wait_for(lambda: (d := db.get("tmdb:607")) and d.get("state") == "retry" and d["attempts"] >= 2 and d,
-                     message="two attempts")
+    retry = wait_for(lambda: (d := db.get("tmdb:607")) and d.get("state") == "retry" and d["attempts"] >= 3 and d,
+                     message="three attempts")
     assert retry["last_error"]["code"] == "http_503"
     assert retry["next_attempt_at"] > retry["last_error"]["at"]
-    posts = [r["time"] for r in fake_radarr.requests_log if r["path"] == "/api/v3/movie" and r["method"] == "GET"]
-    # backoff: the gap between attempts grows (0.2 s base, doubling, ±20 % jitter)
-    assert len(posts) >= 2 and posts[1] - posts[0] >= 0.15
+    tries = [r["time"] for r in fake_radarr.requests_log if r["path"] == "/api/v3/movie"]
+    # backoff: 0.2 s, then 0.4 s (±20 % jitter): the gaps between attempts grow
+    assert len(tries) >= 3 and tries[1] - tries[0] >= 0.15 and tries[2] - tries[1] >= 0.3
     fake_radarr.fail_mode = None
     doc = wait_for(lambda: moved(couch, settings, "tmdb:607"), timeout=15, message="moved after recovery")
     assert fake_radarr.creations[607] == 1 and doc["status"] == "wanted"
@@ -167,8 +181,9 @@ def test_restart_resumes_from_checkpoint(settings, couch, fake_radarr, start_wor
     wait_for(lambda: moved(couch, settings, "tmdb:612"), message="second moved after restart")
     # the feed resumed after the checkpoint: the first title was not asked for again
     assert fake_radarr.creations[611] == 1 and fake_radarr.creations[612] == 1
-    gets_611 = [r for r in fake_radarr.requests_log if r["query"].get("tmdbId") in ("611", 611)]
-    assert len(gets_611) == 1
+    about_611 = [r for r in fake_radarr.requests_log
+                 if r["query"].get("tmdbId") in ("611", 611) or (r["json"] or {}).get("tmdbId") == 611]
+    assert len(about_611) == 1
     assert db.get(f"_local/sidecar-worker-{settings.worker_id}")["seq"] != checkpoint
 
 
