@@ -1,14 +1,35 @@
-"""Liveness and readiness: /healthz (the process answers), /readyz (CouchDB and every
-Radarr/Sonarr reachable, design docs current)."""
+"""Liveness, readiness and metrics: /healthz (the process answers), /readyz (CouchDB and every
+Radarr/Sonarr reachable, design docs current), /metrics (Prometheus text format).
+
+/metrics serves this process's counters (webhook events, adds, reconcile runs) plus gauges read
+from CouchDB on each scrape, so they are the same whichever process answers: buffer requests by
+state (views `pending` and `failed`), the age of the oldest new request (how far the worker is
+behind its changes feed), and the last reconcile of any process (`_local/reconcile-last`). With
+CouchDB away the scrape still answers: `sidecar_couchdb_up 0` and the CouchDB gauges left out.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+import time
+from datetime import datetime
 
+from flask import Blueprint, Response, current_app, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
+
+from . import metrics
 from .arr import ArrError, client_for
 from .couch import CouchError, CouchUnavailable
 from .design import stale_design_docs
 
 bp = Blueprint("health", __name__)
+
+BUFFER_ITEMS = Gauge("sidecar_buffer_items", "Buffer requests by state (new, retry, failed), read on scrape",
+                     ["db", "state"])
+BUFFER_LAG = Gauge("sidecar_buffer_lag_seconds",
+                   "Age of the oldest request still new: how far the worker is behind the changes feed", ["db"])
+COUCHDB_UP = Gauge("sidecar_couchdb_up", "1 if CouchDB answered the last scrape")
+RECONCILE_LAST_SUCCESS = Gauge("sidecar_reconcile_last_success",
+                               "1 if the last reconcile listed every instance and wrote every doc")
+RECONCILE_LAST_DURATION = Gauge("sidecar_reconcile_last_duration_seconds", "How long the last reconcile took")
 
 
 @bp.get("/healthz")
@@ -35,3 +56,57 @@ def readyz():
             checks[f"{inst.kind}:{inst.name}"] = f"{exc.code}: {exc.message}"
     ready = all(v == "ok" for v in checks.values())
     return jsonify(ready=ready, checks=checks), (200 if ready else 503)
+
+
+@bp.get("/metrics")
+def metrics_endpoint():
+    _refresh_from_couch()
+    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _age_seconds(iso: str | None) -> float:
+    try:
+        then = datetime.fromisoformat((iso or "").replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return max(0.0, time.time() - then.timestamp())
+
+
+def _refresh_from_couch() -> None:
+    settings = current_app.config["SETTINGS"]
+    couch = current_app.extensions["couch_scrape"]
+    BUFFER_ITEMS.clear()  # states that went to zero disappear from the view: start afresh
+    BUFFER_LAG.clear()
+    up = 1
+    for name in (settings.movies_buffer_db, settings.series_buffer_db):
+        db = couch.db(name)
+        try:
+            counts = {"new": 0, "retry": 0, "failed": 0}
+            for row in db.view("buffer", "pending", group_level=1)["rows"]:
+                counts[row["key"][0]] = row["value"]
+            for row in db.view("buffer", "failed")["rows"]:
+                counts["failed"] = row["value"]
+            oldest = db.view("buffer", "pending", reduce=False, startkey=["new", ""], endkey=["new", {}], limit=1)
+            lag = _age_seconds(oldest["rows"][0]["key"][1]) if oldest["rows"] else 0.0
+        except CouchUnavailable:
+            up = 0
+            break
+        except CouchError:
+            continue  # e.g. design doc missing: report the rest
+        for state, n in counts.items():
+            BUFFER_ITEMS.labels(name, state).set(n)
+        BUFFER_LAG.labels(name).set(lag)
+    if up:
+        try:
+            last = couch.db(settings.movies_db).get("_local/reconcile-last")
+        except CouchUnavailable:
+            up, last = 0, None
+        except CouchError:
+            last = None
+        if last:
+            metrics.RECONCILE_LAST.set(last.get("finished_ts", 0))
+            for key in ("added", "updated", "removed", "unchanged", "errors"):
+                metrics.RECONCILE_LAST_DOCS.labels(key).set(last.get(key, 0))
+            RECONCILE_LAST_SUCCESS.set(1 if last.get("outcome") == "ok" else 0)
+            RECONCILE_LAST_DURATION.set(last.get("duration", 0))
+    COUCHDB_UP.set(up)

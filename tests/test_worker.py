@@ -184,7 +184,8 @@ def test_restart_resumes_from_checkpoint(settings, couch, fake_radarr, start_wor
     about_611 = [r for r in fake_radarr.requests_log
                  if r["query"].get("tmdbId") in ("611", 611) or (r["json"] or {}).get("tmdbId") == 611]
     assert len(about_611) == 1
-    assert db.get(f"_local/sidecar-worker-{settings.worker_id}")["seq"] != checkpoint
+    wait_for(lambda: db.get(f"_local/sidecar-worker-{settings.worker_id}")["seq"] != checkpoint,
+             message="checkpoint moved on")
 
 
 def test_burst_is_moved_in_batches(settings, couch, fake_radarr, start_worker):
