@@ -142,7 +142,6 @@ class BufferProcessor:
         self.buffer = couch.db(buffer_db)
         self.collection = couch.db(collection_db)
         self.worker_id = settings.worker_id
-        self.started_at = datetime.now(timezone.utc)
         self.clients: dict[str, ServarrClient] = {
             i.name: client_for(i, settings.arr_timeout) for i in settings.instances(self.arr_kind)}
         self.pool = cf.ThreadPoolExecutor(max_workers=settings.arr_concurrency, thread_name_prefix=f"arr-{kind}")
@@ -161,26 +160,48 @@ class BufferProcessor:
             claimed = parse_iso(doc.get("claimed_at"))
             if claimed is None:
                 return True
-            if doc.get("claimed_by") == self.worker_id and claimed < self.started_at:
-                return True  # our own claim from before a restart: finish it now
+            if doc.get("claimed_by") == self.worker_id:
+                # nothing is in flight between two passes, so an own claim seen now is an orphan
+                # (a crash and restart, or CouchDB failing while results were recorded): finish it
+                return True
             return claimed <= now - timedelta(seconds=self.settings.claim_timeout)
         return False
 
     def process(self, docs: list[dict]) -> int:
         """Work off these buffer docs (stale versions are fine: the claim sorts them out).
-        Returns how many were claimed."""
+        Returns how many were claimed.
+
+        A sliding window: items are claimed only as Radarr/Sonarr call slots free up, so a
+        worker never sits on claims it is not working on (another worker takes those, and a
+        crash strands no more than `arr_concurrency` items until their claims are taken over).
+        """
         now = datetime.now(timezone.utc)
         seen, candidates = set(), []
         for doc in docs:
             if doc and doc["_id"] not in seen and self.claimable(doc, now):
                 seen.add(doc["_id"])
                 candidates.append(doc)
-        if not candidates:
-            return 0
-        claimed = self._claim(candidates, now)
-        if claimed:
-            self._run(claimed)
-        return len(claimed)
+        claimed_count = 0
+        futures: dict[cf.Future, dict] = {}
+        while candidates or futures:
+            free = self.settings.arr_concurrency - len(futures)
+            if free > 0 and candidates:
+                chunk, candidates = candidates[:free], candidates[free:]
+                try:
+                    claimed = self._claim(chunk, datetime.now(timezone.utc))
+                except (CouchUnavailable, CouchError) as exc:
+                    # finish what is in flight; the rest is found again by the feed or the scan
+                    log.warning("claiming failed (%s); leaving %d items for a later pass", exc, len(candidates) + len(chunk))
+                    claimed, candidates = [], []
+                for doc in claimed:
+                    futures[self.pool.submit(self._add, doc)] = doc
+                    claimed_count += 1
+                if not futures:
+                    continue  # all of that chunk belonged to others: claim the next one
+            done, _ = cf.wait(futures, timeout=0.05, return_when=cf.FIRST_COMPLETED)
+            if done:
+                self._finish({fut: futures.pop(fut) for fut in done})
+        return claimed_count
 
     def _claim(self, docs: list[dict], now: datetime) -> list[dict]:
         updates = []
@@ -229,34 +250,27 @@ class BufferProcessor:
         crash_point("after_add")
         return instance.name, resource, None
 
-    def _run(self, claimed: list[dict]) -> None:
-        futures = {self.pool.submit(self._add, doc): doc for doc in claimed}
-        pending = set(futures)
-        while pending:
-            done, pending = cf.wait(pending, timeout=0.05, return_when=cf.FIRST_COMPLETED)
-            if not done:
-                continue
-            # what finished together is moved together: one _bulk_docs per collection/buffer
-            moves, failures = [], []
-            for fut in done:
-                doc = futures[fut]
-                try:
-                    instance, resource, error = fut.result()
-                except Exception as exc:  # a bug must not strand the item in `processing`
-                    log.exception("unexpected error adding %s", doc["_id"])
-                    instance, resource, error = "", None, TransientArrError("internal", f"{type(exc).__name__}")
-                if error is None:
-                    moves.append((doc, instance, resource))
-                else:
-                    failures.append((doc, error))
+    def _finish(self, done: dict[cf.Future, dict]) -> None:
+        """Record what finished together with one _bulk_docs per database."""
+        moves, failures = [], []
+        for fut, doc in done.items():
             try:
-                if moves:
-                    self._move(moves)
-                if failures:
-                    self._record_failures(failures)
-            except (CouchUnavailable, CouchError) as exc:
-                # the items stay `processing`; our claim is taken over after a restart / timeout
-                log.warning("could not record results in CouchDB (%s); items stay claimed for a later pass", exc)
+                instance, resource, error = fut.result()
+            except Exception as exc:  # a bug must not strand the item in `processing`
+                log.exception("unexpected error adding %s", doc["_id"])
+                instance, resource, error = "", None, TransientArrError("internal", f"{type(exc).__name__}")
+            if error is None:
+                moves.append((doc, instance, resource))
+            else:
+                failures.append((doc, error))
+        try:
+            if moves:
+                self._move(moves)
+            if failures:
+                self._record_failures(failures)
+        except (CouchUnavailable, CouchError) as exc:
+            # the items stay `processing` under our claim; the next scan takes them up again
+            log.warning("could not record results in CouchDB (%s); items stay claimed for a later pass", exc)
 
     def _move(self, moves: list[tuple[dict, str, dict]]) -> None:
         def change_for(doc, instance, resource):
@@ -322,7 +336,7 @@ class BufferProcessor:
         docs += self._view_docs("pending", ["retry", ""], ["retry", now])
         stale_before = iso(datetime.now(timezone.utc) - timedelta(seconds=self.settings.claim_timeout))
         docs += self._view_docs("by_state", ["processing", ""], ["processing", stale_before])
-        # own claims from before a restart are ours at once
+        # own orphaned claims are ours at once (see claimable)
         for doc in self._view_docs("by_state", ["processing", stale_before], ["processing", {}]):
             if doc.get("claimed_by") == self.worker_id:
                 docs.append(doc)

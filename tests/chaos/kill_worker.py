@@ -68,16 +68,23 @@ def run_chaos(couch_url: str, radarr, sonarr, items: int = 500, kills: int = 20,
                                 stdout=open(log_dir / f"worker-{n}.log", "ab"), stderr=subprocess.STDOUT)
 
     t0 = time.monotonic()
-    done_kills = 0
+    done_kills = kills_mid_work = 0
     for n in range(kills):
         # several worker ids in turn: some restarts resume their own claim at once, others wait
         # for the claim timeout, as after a crash of another machine
         procs = [spawn(n, f"chaos-{(n + k) % 3}") for k in range(workers)]
-        time.sleep(rng.uniform(0.3, 1.2))
+        # the clock starts once the worker follows its feeds, so kills land in its work, not its imports
+        up_by = time.monotonic() + 10
+        while time.monotonic() < up_by and b"following" not in (log_dir / f"worker-{n}.log").read_bytes():
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.05, 0.8))
         for p in procs:
             p.send_signal(signal.SIGKILL)
             p.wait()
         done_kills += 1
+        text = (log_dir / f"worker-{n}.log").read_bytes()
+        if b'"msg": "added' in text or b'"msg": "found' in text:
+            kills_mid_work += 1
     final = [spawn(kills, f"chaos-{k}") for k in range(3)]
     buffer_dbs = [couch.db(settings.movies_buffer_db), couch.db(settings.series_buffer_db)]
 
@@ -103,6 +110,7 @@ def run_chaos(couch_url: str, radarr, sonarr, items: int = 500, kills: int = 20,
     report = {
         "items": items,
         "kills": done_kills,
+        "kills_while_adding": kills_mid_work,
         "moved": len(moved_movies & want_movies) + len(moved_series & want_series),
         "lost": len(want_movies - moved_movies) + len(want_series - moved_series),
         "buffer_left": left(),
@@ -149,7 +157,7 @@ def main() -> int:
     print(json.dumps(report, indent=2))
     ok = report["lost"] == 0 and report["duplicate_adds"] == 0 and report["stuck_processing"] == 0 \
         and report["buffer_left"] == 0 and report["not_added"] == 0
-    print("PASS" if ok else "FAIL", f"{report['kills']} kills, {report['items']} items, lost {report['lost']}, "
+    print("PASS" if ok else "FAIL", f"{report['kills']} kills ({report['kills_while_adding']} while adding), {report['items']} items, lost {report['lost']}, "
           f"duplicate adds {report['duplicate_adds']}, stuck {report['stuck_processing']}")
     return 0 if ok else 1
 
