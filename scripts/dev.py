@@ -77,36 +77,49 @@ def wait_http(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"[dev] {url} did not answer within {timeout} s")
 
 
-def run() -> int:
+def run(args: list[str]) -> int:
+    import argparse
+
     from dotenv import load_dotenv
+
+    parser = argparse.ArgumentParser(prog="scripts/dev.py run")
+    parser.add_argument("--couch-port", type=int, default=5984)
+    parser.add_argument("--web-port", type=int, default=8000)
+    parser.add_argument("--radarr-port", type=int, default=7878)
+    parser.add_argument("--sonarr-port", type=int, default=8989)
+    parser.add_argument("--data-dir", default=str(ROOT / "var"), help="pouchdb-server data and logs")
+    parser.add_argument("--env-file", default=str(ROOT / ".env"), help="settings file (default .env)")
+    opts = parser.parse_args(args)
 
     sys.path.insert(0, str(ROOT / "scripts"))
     import local_couch
 
-    load_dotenv(ROOT / ".env", override=False)
+    load_dotenv(opts.env_file, override=False)
     env = dict(os.environ)
     children: list[subprocess.Popen] = []
-    logs = ROOT / "var" / "log"
+    logs = Path(opts.data_dir) / "log"
     logs.mkdir(parents=True, exist_ok=True)
 
     if not env.get("COUCHDB_URL"):
-        say("COUCHDB_URL not set: starting the local pouchdb-server (on disk, var/couchdb) on http://127.0.0.1:5984")
+        couch_dir = Path(opts.data_dir) / "couchdb"
+        say(f"COUCHDB_URL not set: starting the local pouchdb-server (on disk, {couch_dir}) on http://127.0.0.1:{opts.couch_port}")
         say("  (pouchdb-server is for development; production is CouchDB 3, see README)")
-        children.append(local_couch.start(5984, ROOT / "var" / "couchdb"))
-        env["COUCHDB_URL"] = "http://127.0.0.1:5984"
+        children.append(local_couch.start(opts.couch_port, couch_dir))
+        env["COUCHDB_URL"] = f"http://127.0.0.1:{opts.couch_port}"
     else:
         say("using CouchDB from COUCHDB_URL")
 
     if not env.get("RADARR_URL") and not env.get("SONARR_URL"):
-        say("*** no RADARR_URL / SONARR_URL configured: using the bundled FAKE Radarr (7878) and Sonarr (8989) ***")
+        rp, sp = opts.radarr_port, opts.sonarr_port
+        say(f"*** no RADARR_URL / SONARR_URL configured: using the bundled FAKE Radarr ({rp}) and Sonarr ({sp}) ***")
         say("*** titles are 'added' to in-memory fakes; put your real ones in .env (see .env.example) ***")
-        env.update(RADARR_URL="http://127.0.0.1:7878", RADARR_API_KEY="fake-radarr-key",
-                   SONARR_URL="http://127.0.0.1:8989", SONARR_API_KEY="fake-sonarr-key")
+        env.update(RADARR_URL=f"http://127.0.0.1:{rp}", RADARR_API_KEY="fake-radarr-key",
+                   SONARR_URL=f"http://127.0.0.1:{sp}", SONARR_API_KEY="fake-sonarr-key")
         children.append(subprocess.Popen(
-            [sys.executable, "-m", "tests.fakes.servarr", "--radarr-port", "7878", "--sonarr-port", "8989",
+            [sys.executable, "-m", "tests.fakes.servarr", "--radarr-port", str(rp), "--sonarr-port", str(sp),
              "--radarr-key", "fake-radarr-key", "--sonarr-key", "fake-sonarr-key"],
             cwd=ROOT, env=env, stdout=open(logs / "fakes.log", "ab"), stderr=subprocess.STDOUT))
-        wait_http("http://127.0.0.1:7878/ping")
+        wait_http(f"http://127.0.0.1:{rp}/ping")
     for name in ("WEBHOOK_PASSWORD", "RECONCILE_TOKEN"):
         if not env.get(name):
             env[name] = secrets.token_urlsafe(18)
@@ -129,10 +142,11 @@ def run() -> int:
             stop()
             return rc
         children.append(subprocess.Popen([sys.executable, "-m", "sidecar", "worker"], cwd=ROOT, env=env))
-        children.append(subprocess.Popen([sys.executable, "-m", "sidecar", "web", "--bind", "127.0.0.1:8000"],
+        web = f"http://127.0.0.1:{opts.web_port}"
+        children.append(subprocess.Popen([sys.executable, "-m", "sidecar", "web", "--bind", f"127.0.0.1:{opts.web_port}"],
                                          cwd=ROOT, env=env))
-        wait_http("http://127.0.0.1:8000/healthz")
-        say("sidecar running: web http://127.0.0.1:8000 (healthz, readyz, metrics, webhooks, reconcile), worker following "
+        wait_http(f"{web}/healthz")
+        say(f"sidecar running: web {web} (healthz, readyz, metrics, webhooks, reconcile), worker following "
             f"{env.get('MOVIES_BUFFER_DB', 'movies_buffer')} and {env.get('SERIES_BUFFER_DB', 'series_buffer')}")
         say(f"Fauxton-style look: {env['COUCHDB_URL']}/_utils  ·  Ctrl-C stops everything")
         while all(p.poll() is None for p in children):
@@ -158,7 +172,7 @@ def main() -> int:
         ensure_node_env()
         os.execv(str(VPY), [str(VPY), __file__, *sys.argv[1:]])
     command, rest = sys.argv[1], sys.argv[2:]
-    return run() if command == "run" else test(rest)
+    return run(rest) if command == "run" else test(rest)
 
 
 if __name__ == "__main__":
