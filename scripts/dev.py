@@ -104,7 +104,10 @@ def run(args: list[str]) -> int:
         couch_dir = Path(opts.data_dir) / "couchdb"
         say(f"COUCHDB_URL not set: starting the local pouchdb-server (on disk, {couch_dir}) on http://127.0.0.1:{opts.couch_port}")
         say("  (pouchdb-server is for development; production is CouchDB 3, see README)")
-        children.append(local_couch.start(opts.couch_port, couch_dir))
+        # the page the sidecar serves replicates from the browser: allow its origin too
+        page = (f"http://127.0.0.1:{opts.web_port}", f"http://localhost:{opts.web_port}")
+        origins = tuple(dict.fromkeys(local_couch.cors_origins_from_env() + page))
+        children.append(local_couch.start(opts.couch_port, couch_dir, cors_origins=origins))
         env["COUCHDB_URL"] = f"http://127.0.0.1:{opts.couch_port}"
     else:
         say("using CouchDB from COUCHDB_URL")
@@ -148,6 +151,7 @@ def run(args: list[str]) -> int:
         wait_http(f"{web}/healthz")
         say(f"sidecar running: web {web} (healthz, readyz, metrics, webhooks, reconcile), worker following "
             f"{env.get('MOVIES_BUFFER_DB', 'movies_buffer')} and {env.get('SERIES_BUFFER_DB', 'series_buffer')}")
+        say(f"the page: {web}/app/  (add titles, watch them arrive)")
         say(f"Fauxton-style look: {env['COUCHDB_URL']}/_utils  ·  Ctrl-C stops everything")
         while all(p.poll() is None for p in children):
             time.sleep(0.5)

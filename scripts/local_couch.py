@@ -35,6 +35,28 @@ CORS_METHODS = "GET, HEAD, POST, PUT, DELETE, COPY, OPTIONS"
 CORS_HEADERS = "accept, accept-language, content-language, content-type, authorization, origin, referer, x-requested-with"
 
 
+# Loaded into pouchdb-server with `node --require` (nothing in node_modules is changed): fixes
+# pouchdb-validation 4.2.0, which overwrites a replicated document's own `_revisions` with those of
+# the stored version before validate_doc_update runs, so that `_bulk_docs` with new_edits=false
+# silently drops every *update* (a frontend's edit, "send again" of a failed wish, withdrawing a
+# wish) in any database with a validate_doc_update. CouchDB 3 stores them.
+SERVER_FIXES_JS = r"""
+'use strict';
+const fs = require('fs');
+const Module = require('module');
+const BUG = 'newDoc._revisions = (oldDoc || {})._revisions;';
+const FIX = 'if (!newDoc._revisions) { newDoc._revisions = (oldDoc || {})._revisions; }';
+const loadJs = Module._extensions['.js'];
+Module._extensions['.js'] = function (module, filename) {
+  if (/[\\/]pouchdb-validation[\\/]lib[\\/]index\.js$/.test(filename)) {
+    const src = fs.readFileSync(filename, 'utf8');
+    if (src.includes(BUG)) return module._compile(src.replace(BUG, FIX), filename);
+  }
+  return loadJs(module, filename);
+};
+"""
+
+
 def cors_origins_from_env(env: dict | None = None) -> tuple[str, ...]:
     """CORS_ORIGINS (comma list) or the dev default (the sidecar's page on :8000)."""
     raw = (env if env is not None else os.environ).get("CORS_ORIGINS", "")
@@ -97,8 +119,13 @@ def start(port: int = 5984, data_dir: str | Path | None = None, in_memory: bool 
            "--config", str(workdir / "config.json"), "--no-stdout-logs"]
     if in_memory:
         cmd.append("--in-memory")
+    fixes = workdir / "pouchdb-server-fixes.js"
+    fixes.write_text(SERVER_FIXES_JS, encoding="utf-8")
+    env = dict(os.environ)
+    env["NODE_OPTIONS"] = (env.get("NODE_OPTIONS", "") + f' --require "{fixes}"').strip()
     log = open(log_path or workdir / "server.log", "ab")
-    proc = subprocess.Popen(cmd, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env=env)
     url = f"http://127.0.0.1:{port}"
     auth = next(iter(admins.items())) if admins else None
     deadline = time.monotonic() + timeout

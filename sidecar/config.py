@@ -60,6 +60,7 @@ class Settings:
     batch_size: int = 200  # most buffer items claimed / moved in one _bulk_docs
     max_body_bytes: int = 1_000_000  # webhook bodies larger than this get 413
     cors_origins: tuple[str, ...] = ()
+    public_couchdb_url: str | None = None  # CouchDB as a browser reaches it (the page's config.json)
     log_level: str = "INFO"
 
     @property
@@ -194,6 +195,7 @@ def load_settings(env: dict | None = None, dotenv_path: str | None = ".env") -> 
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000),
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        public_couchdb_url=(env.get("PUBLIC_COUCHDB_URL") or "").rstrip("/") or None,
     )
     for db in (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db):
         # CouchDB's own rule for database names

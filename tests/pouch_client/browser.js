@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+// Drives the sidecar's page (/app/) in headless Debian Chromium with playwright-core.
+// Run by tests/test_browser.py:
+//
+//   node tests/pouch_client/browser.js '<json config>'
+//
+// config: {url, chromium, userDataDir, screenshotDir, failingId, timeoutMs?}
+// Talks to the test over stdio, one JSON object per line:
+//   stdout {"event": "step", ...}        progress and observations
+//   stdout {"event": "wait", "for": X}   then reads one line from stdin before going on (the test
+//                                        changes something on the server side meanwhile)
+//   stdout {"event": "done", ...}        the result; {"event": "error", ...} on failure
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const readline = require('readline');
+const {chromium} = require('playwright-core');
+
+const cfg = JSON.parse(process.argv[2] || '{}');
+const T = cfg.timeoutMs || 15000;
+const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
+const lines = readline.createInterface({input: process.stdin})[Symbol.asyncIterator]();
+
+async function waitForTest(what, extra = {}) {
+  out({event: 'wait', for: what, ...extra});
+  const {value, done} = await lines.next();
+  if (done) throw new Error(`stdin closed while waiting for ${what}`);
+  return value;
+}
+
+async function addTitle(page, {kind, id, title, year, action, by}) {
+  await page.selectOption('#kind', kind);
+  await page.fill('#ext-id', String(id));
+  await page.fill('#title', title);
+  await page.fill('#year', year ? String(year) : '');
+  await page.check(`input[name="action"][value="${action}"]`);
+  if (by !== undefined) await page.fill('#requested-by', by);
+  await page.click('#add-button');
+}
+
+const item = (list, id) => `#${list} li[data-id="${id}"]`;
+
+async function main() {
+  const consoleErrors = [];
+  const context = await chromium.launchPersistentContext(cfg.userDataDir, {
+    executablePath: cfg.chromium,
+    headless: true,
+    // the flags keep Chromium from calling home: the CI machine has no internet and a browser
+    // retrying Google endpoints floods the closed network
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-default-apps', '--disable-extensions', '--no-default-browser-check',
+      '--metrics-recording-only', '--disable-domain-reliability', '--disable-breakpad'],
+    viewport: {width: 1100, height: 900},
+    timeout: T,
+  });
+  let page;
+  try {
+    page = context.pages()[0] || await context.newPage();
+    page.setDefaultTimeout(T);
+    page.on('console', (m) => {
+      const where = (m.location() || {}).url || '';
+      process.stderr.write(`[page ${m.type()}] ${m.text()} ${where}\n`);
+      // PouchDB looks for its replication checkpoints first: their 404s are expected
+      if (m.type() === 'error' && !where.includes('/_local/')) consoleErrors.push(`${m.text()} ${where}`.trim());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+
+    const t0 = Date.now();
+    await page.goto(cfg.url, {waitUntil: 'domcontentloaded'});
+    if (cfg.scenario === 'signin') return await signIn(page, consoleErrors);
+    await page.waitForSelector('#sync-status[data-state="live"]');
+    out({event: 'step', step: 'live', ms: Date.now() - t0});
+    // a marker that a reload would wipe: every change below must arrive without one
+    await page.evaluate(() => { window.__sameLoad = 'yes'; });
+
+    // a person's mistake is caught before anything is written
+    await page.fill('#ext-id', '603');
+    await page.fill('#title', '  ');
+    await page.click('#add-button');
+    const formError = await page.textContent('#form-message');
+    out({event: 'step', step: 'form-error', message: formError});
+
+    // a movie to download: pending first, then in the collection as "wanted"
+    let t = Date.now();
+    await addTitle(page, {kind: 'movie', id: 603, title: 'The Matrix', year: 1999, action: 'download', by: 'ann'});
+    await page.waitForSelector(`${item('collection', 'tmdb:603')}[data-status="wanted"]`);
+    await page.waitForSelector(item('pending', 'tmdb:603'), {state: 'detached'});
+    out({event: 'step', step: 'movie-wanted', ms: Date.now() - t,
+      text: await page.textContent(item('collection', 'tmdb:603'))});
+
+    // a series to monitor: "monitored"
+    t = Date.now();
+    await addTitle(page, {kind: 'series', id: 81189, title: 'Breaking Bad', year: 2008, action: 'monitor'});
+    await page.waitForSelector(`${item('collection', 'tvdb:81189')}[data-status="monitored"]`);
+    out({event: 'step', step: 'series-monitored', ms: Date.now() - t});
+
+    // an id Radarr does not know: failed, with Radarr's message and a "Send again" button
+    t = Date.now();
+    await addTitle(page, {kind: 'movie', id: cfg.failingId, title: 'Lost Film', year: 2001, action: 'download'});
+    const failedSel = `${item('pending', `tmdb:${cfg.failingId}`)}[data-state="failed"]`;
+    await page.waitForSelector(`${failedSel} [data-testid="last-error"]`);
+    const lastError = await page.textContent(`${failedSel} [data-testid="last-error"]`);
+    out({event: 'step', step: 'failed-shown', ms: Date.now() - t, lastError});
+    await waitForTest('id-known', {id: cfg.failingId});  // the test makes Radarr know the id now
+    await page.click(`${failedSel} button[data-action="resend"]`);
+    await page.waitForSelector(`${item('collection', `tmdb:${cfg.failingId}`)}[data-status="wanted"]`);
+    await page.waitForSelector(item('pending', `tmdb:${cfg.failingId}`), {state: 'detached'});
+    out({event: 'step', step: 'resent-wanted', ms: Date.now() - t});
+
+    // a change made on the server (as a webhook would) shows up by itself
+    await waitForTest('server-change');
+    t = Date.now();
+    await page.waitForSelector(`${item('collection', 'tmdb:603')}[data-status="downloaded"]`);
+    out({event: 'step', step: 'live-update', ms: Date.now() - t});
+
+    // one failure left on screen, for the screenshot
+    await addTitle(page, {kind: 'movie', id: cfg.failingId + 1, title: 'Another Lost Film', action: 'download', by: 'ann'});
+    await page.waitForSelector(`${item('pending', `tmdb:${cfg.failingId + 1}`)}[data-state="failed"] [data-testid="last-error"]`);
+
+    const sameLoad = await page.evaluate(() => window.__sameLoad);
+    const collection = await page.$$eval('#collection li', (lis) => lis.map((li) => ({
+      id: li.dataset.id, status: li.dataset.status, text: li.querySelector('.title').textContent})));
+    const pending = await page.$$eval('#pending li', (lis) => lis.map((li) => ({
+      id: li.dataset.id, state: li.dataset.state})));
+
+    fs.mkdirSync(cfg.screenshotDir, {recursive: true});
+    await page.evaluate(() => {
+      document.querySelector('#form-message').textContent = '';
+      if (document.activeElement) document.activeElement.blur();
+    });
+    const desktop = path.join(cfg.screenshotDir, 'app-desktop.png');
+    await page.screenshot({path: desktop, fullPage: true});
+
+    // the same page on a phone-sized screen: one column, nothing wider than the screen
+    await page.setViewportSize({width: 390, height: 844});
+    await page.waitForTimeout(100);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const phone = path.join(cfg.screenshotDir, 'app-phone.png');
+    await page.screenshot({path: phone, fullPage: true});
+
+    out({event: 'done', formError, sameLoad, collection, pending, overflow, consoleErrors,
+      screenshots: {desktop, phone}});
+  } catch (e) {
+    // what the page showed when it went wrong, for the log (test-artifacts/browser.log)
+    if (page) {
+      const state = await page.evaluate(() => ({
+        sync: document.querySelector('#sync-status').textContent,
+        pending: document.querySelector('#pending').innerText,
+        collection: document.querySelector('#collection').innerText,
+        message: document.querySelector('#form-message').textContent,
+      })).catch((err) => ({unavailable: String(err)}));
+      process.stderr.write(`page at failure: ${JSON.stringify(state, null, 2)}\n`);
+      fs.mkdirSync(cfg.screenshotDir, {recursive: true});
+      await page.screenshot({path: path.join(cfg.screenshotDir, 'app-failure.png'), fullPage: true}).catch(() => {});
+    }
+    throw e;
+  } finally {
+    await context.close();
+  }
+}
+
+// CouchDB wants a user: the page says so, the person signs in, and everything works as that user
+async function signIn(page, consoleErrors) {
+  await page.waitForSelector('#sync-status[data-state="auth"]');
+  const asked = await page.evaluate(() => document.querySelector('#signin').open);
+  out({event: 'step', step: 'auth-needed', signinOpen: asked});
+  await page.fill('#signin-user', cfg.signIn.username);
+  await page.fill('#signin-password', 'wrong-password');
+  await page.click('#signin-form button[type="submit"]');
+  await page.waitForFunction(() => /Not signed in/.test(document.querySelector('#signin-message').textContent));
+  out({event: 'step', step: 'wrong-password', message: await page.textContent('#signin-message')});
+  await page.fill('#signin-password', cfg.signIn.password);
+  await page.click('#signin-form button[type="submit"]');
+  await page.waitForSelector('#sync-status[data-state="live"]');
+  out({event: 'step', step: 'signed-in', message: await page.textContent('#signin-message')});
+  await addTitle(page, {kind: 'movie', id: 550, title: 'Fight Club', year: 1999, action: 'monitor', by: 'bob'});
+  await page.waitForSelector(`${item('collection', 'tmdb:550')}[data-status="monitored"]`);
+  await page.waitForSelector(item('pending', 'tmdb:550'), {state: 'detached'});
+  out({event: 'done', consoleErrors});
+}
+
+const timer = setTimeout(() => { out({event: 'error', error: 'browser script timed out'}); process.exit(1); }, 6 * T);
+main().then(() => { clearTimeout(timer); process.exit(0); })
+  .catch((e) => { out({event: 'error', error: e && e.stack ? e.stack : String(e)}); process.exit(1); });

@@ -1,0 +1,292 @@
+#!/usr/bin/env node
+// A frontend as the Ionic app is one: npm `pouchdb` with local databases (leveldb in a temp
+// folder) that sync with the server. Run by tests/test_pouchdb_client.py:
+//
+//   node tests/pouch_client/client.js <scenario> '<json config>'
+//
+// config: {server, buffer, collection, kind: "movie"|"series", dir, id, auth?: {username, password},
+//          timeoutMs?}
+// It prints one JSON object (the observations) on stdout; progress goes to stderr.
+//
+// Scenarios:
+//   roundtrip   write a wish locally, live sync; report when the title arrives in the local
+//               collection and when it leaves the local buffer (ms after the write)
+//   invalid     write a wish the server's validate_doc_update refuses; report the 'denied'
+//               event of the live sync and the one-shot replication's doc_write_failures
+//   offline     the server is unreachable (a local proxy that is down) while the wish is written;
+//               then the proxy comes up and live sync (retry) delivers it
+//   secured     as a plain (non-admin) user: write a valid wish; send it again after the sidecar
+//               (adminAuth) marked it failed; change a sidecar field; write a new wish with a
+//               sidecar field; write into the collection (locally + replicated, and directly)
+'use strict';
+
+const fs = require('fs');
+const http = require('http');
+const path = require('path');
+const PouchDB = require('pouchdb');
+
+const [, , scenario, rawConfig] = process.argv;
+const cfg = JSON.parse(rawConfig || '{}');
+const TIMEOUT = cfg.timeoutMs || 15000;
+const started = Date.now();
+
+function log(...args) {
+  process.stderr.write(`[client +${Date.now() - started}ms] ${args.join(' ')}\n`);
+}
+
+function done(result, code = 0) {
+  process.stdout.write(JSON.stringify(result) + '\n');
+  // live replications keep sockets open: leave explicitly
+  setTimeout(() => process.exit(code), 10);
+}
+
+function fail(message, extra = {}) {
+  done({ok: false, error: message, ...extra}, 1);
+}
+
+const timer = setTimeout(() => fail(`scenario ${scenario} timed out after ${TIMEOUT} ms`), TIMEOUT);
+timer.unref();
+
+function remoteDb(url, name) {
+  const opts = {skip_setup: true};  // never PUT a database: the sidecar creates them
+  if (cfg.auth) opts.auth = cfg.auth;
+  return new PouchDB(`${url.replace(/\/$/, '')}/${encodeURIComponent(name)}`, opts);
+}
+
+function localDb(name) {
+  fs.mkdirSync(cfg.dir, {recursive: true});
+  return new PouchDB(path.join(cfg.dir, name));
+}
+
+function wish(overrides = {}) {
+  const movie = (cfg.kind || 'movie') === 'movie';
+  const id = cfg.id;
+  const doc = movie
+    ? {_id: `tmdb:${id}`, type: 'movie', tmdbId: id, title: `Client Movie ${id}`, year: 1999}
+    : {_id: `tvdb:${id}`, type: 'series', tvdbId: id, title: `Client Series ${id}`};
+  return Object.assign(doc, {action: 'download', requested_at: new Date().toISOString(),
+    requested_by: 'pouch-client'}, overrides);
+}
+
+function until(predicate, what, ms = TIMEOUT) {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + ms;
+    (async function poll() {
+      try {
+        const v = await predicate();
+        if (v) return resolve(v);
+      } catch (e) { /* not yet */ }
+      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(poll, 10);
+    })();
+  });
+}
+
+async function getOrNull(db, id) {
+  try { return await db.get(id); } catch (e) { if (e.status === 404) return null; throw e; }
+}
+
+// The app's replication set-up: the buffer both ways (wishes up, sidecar's state changes and the
+// deletion after the move down), the collection down only. Live, retrying with a short back-off.
+function startSync(local, remote) {
+  const opts = {live: true, retry: true, back_off_function: (delay) => (delay ? Math.min(delay * 2, 1000) : 100)};
+  const events = {denied: [], errors: [], paused: {}, active: 0};
+  const buffer = local.buffer.sync(remote.buffer, opts);
+  const collection = local.collection.replicate.from(remote.collection, opts);
+  for (const [name, rep] of [['buffer', buffer], ['collection', collection]]) {
+    rep.on('denied', (err) => {
+      // sync() wraps it as {direction, doc: error}; replicate() gives the error itself
+      const e = err && err.direction && err.doc ? err.doc : err;
+      log(`${name} denied`, e.id, e.reason);
+      events.denied.push({db: name, direction: err.direction || 'push', id: e.id || null,
+        error: e.error || e.name, reason: e.reason || e.message});
+    });
+    rep.on('error', (err) => { log(`${name} error`, err && err.message); events.errors.push(String(err && err.message)); });
+    rep.on('paused', (err) => { events.paused[name] = (events.paused[name] || 0) + 1; if (err) log(`${name} paused (offline?)`, err.message || err); });
+    rep.on('active', () => { events.active++; });
+  }
+  return {buffer, collection, events, cancel() { buffer.cancel(); collection.cancel(); }};
+}
+
+async function watchArrival(local, id) {
+  // resolve the moments the title shows up in the local collection and leaves the local buffer
+  const t = {};
+  const t0 = Date.now();
+  const arrived = until(async () => {
+    const d = await getOrNull(local.collection, id);
+    if (d && t.arrived_ms === undefined) t.arrived_ms = Date.now() - t0;
+    return d;
+  }, `${id} in the local collection`);
+  const states = [];
+  const left = until(async () => {
+    const d = await getOrNull(local.buffer, id);
+    if (d && states[states.length - 1] !== (d.state || 'new')) states.push(d.state || 'new');
+    if (!d && states.length && t.left_ms === undefined) t.left_ms = Date.now() - t0;
+    return !d && states.length;  // gone after having been there
+  }, `${id} to leave the local buffer`);
+  return {t0, t, states, done: Promise.all([arrived, left])};
+}
+
+async function roundtrip() {
+  const local = {buffer: localDb('buffer'), collection: localDb('collection')};
+  const remote = {buffer: remoteDb(cfg.server, cfg.buffer), collection: remoteDb(cfg.server, cfg.collection)};
+  const sync = startSync(local, remote);
+  await until(() => sync.events.paused.buffer && sync.events.paused.collection, 'the first replication round');
+  const doc = wish();
+  const watch = await watchArrival(local, doc._id);
+  await local.buffer.put(doc);
+  log('wish written locally', doc._id);
+  const [collectionDoc] = await watch.done;
+  sync.cancel();
+  done({ok: true, id: doc._id, arrived_ms: watch.t.arrived_ms, left_buffer_ms: watch.t.left_ms,
+    buffer_states_seen: watch.states, collection_doc: collectionDoc, denied: sync.events.denied});
+}
+
+async function invalid() {
+  const local = {buffer: localDb('buffer'), collection: localDb('collection')};
+  const remote = {buffer: remoteDb(cfg.server, cfg.buffer), collection: remoteDb(cfg.server, cfg.collection)};
+  const sync = startSync(local, remote);
+  // the local PouchDB has no validate_doc_update: the server refuses it during replication
+  const bad = wish(cfg.badFields || {title: '   '});
+  await local.buffer.put(bad);
+  log('invalid wish written locally', bad._id);
+  await until(() => sync.events.denied.find((d) => d.id === bad._id), 'the denied event');
+  sync.cancel();
+  // the same refusal as a one-shot replication reports it
+  const oneShot = await PouchDB.replicate(local.buffer, remote.buffer, {doc_ids: [bad._id]});
+  const onServer = await getOrNull(remote.buffer, bad._id);
+  done({ok: true, id: bad._id, denied: sync.events.denied,
+    one_shot: {ok: oneShot.ok, docs_written: oneShot.docs_written, doc_write_failures: oneShot.doc_write_failures,
+      errors: (oneShot.errors || []).map((e) => ({id: e.id, error: e.error || e.name, reason: e.reason || e.message}))},
+    on_server: onServer !== null, still_local: (await getOrNull(local.buffer, bad._id)) !== null});
+}
+
+// a TCP-level stand-in for the network: while down, connections are refused like on a plane
+function makeProxy(target) {
+  const t = new URL(target);
+  const sockets = new Set();
+  const server = http.createServer((req, res) => {
+    const up = http.request({host: t.hostname, port: t.port, method: req.method, path: req.url,
+      headers: Object.assign({}, req.headers, {host: t.host})}, (upRes) => {
+      res.writeHead(upRes.statusCode, upRes.headers);
+      upRes.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  let port = null;
+  return {
+    async reserve() {  // a free port that stays ours: listen once, close, reuse the number
+      await new Promise((r) => server.listen(0, '127.0.0.1', r));
+      port = server.address().port;
+      await this.down();
+      return `http://127.0.0.1:${port}`;
+    },
+    up() { return new Promise((r) => server.listen(port, '127.0.0.1', r)); },
+    down() {
+      return new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        if (!server.listening) return r();
+        server.close(() => r());
+      });
+    },
+  };
+}
+
+async function offline() {
+  const proxy = makeProxy(cfg.server);
+  const viaProxy = await proxy.reserve();
+  const local = {buffer: localDb('buffer'), collection: localDb('collection')};
+  const remote = {buffer: remoteDb(viaProxy, cfg.buffer), collection: remoteDb(viaProxy, cfg.collection)};
+  const direct = remoteDb(cfg.server, cfg.buffer);
+  const sync = startSync(local, remote);  // starts offline: errors, retried with back-off
+  const doc = wish();
+  await local.buffer.put(doc);
+  log('wish written while offline', doc._id);
+  await new Promise((r) => setTimeout(r, cfg.offlineMs || 1000));
+  const reachedWhileOffline = (await getOrNull(direct, doc._id)) !== null;
+  const watch = await watchArrival(local, doc._id);
+  await proxy.up();
+  log('back online');
+  const [collectionDoc] = await watch.done;
+  sync.cancel();
+  await proxy.down();
+  done({ok: true, id: doc._id, reached_server_while_offline: reachedWhileOffline,
+    arrived_ms_after_reconnect: watch.t.arrived_ms, left_buffer_ms_after_reconnect: watch.t.left_ms,
+    collection_doc: collectionDoc});
+}
+
+async function secured() {
+  const local = {buffer: localDb('buffer'), collection: localDb('collection')};
+  const remote = {buffer: remoteDb(cfg.server, cfg.buffer), collection: remoteDb(cfg.server, cfg.collection)};
+  const out = {ok: true};
+  out.session = (await remote.buffer.fetch('/_session').then((r) => r.json())).userCtx;
+
+  // 1. a plain user may write a proper wish
+  const good = wish();
+  await local.buffer.put(good);
+  const r1 = await PouchDB.replicate(local.buffer, remote.buffer, {doc_ids: [good._id]});
+  out.wish = {docs_written: r1.docs_written, doc_write_failures: r1.doc_write_failures,
+    on_server: (await getOrNull(remote.buffer, good._id)) !== null};
+
+  // 2. the sidecar marks it failed; the user pulls that and sends it again (state back to "new"),
+  //    an update that travels by replication; changing any other sidecar field is refused
+  if (cfg.adminAuth) {
+    const asSidecar = new PouchDB(`${cfg.server.replace(/\/$/, '')}/${encodeURIComponent(cfg.buffer)}`,
+      {skip_setup: true, auth: cfg.adminAuth});
+    const onServer = await asSidecar.get(good._id);
+    await asSidecar.put(Object.assign(onServer, {state: 'failed', attempts: 1,
+      last_error: {code: 'http_400', message: 'A movie with this ID was not found.', at: new Date().toISOString()}}));
+    await PouchDB.replicate(remote.buffer, local.buffer, {doc_ids: [good._id]});
+    const failed = await local.buffer.get(good._id);
+    await local.buffer.put(Object.assign({}, failed, {state: 'new'}));
+    const r = await PouchDB.replicate(local.buffer, remote.buffer, {doc_ids: [good._id]});
+    const after = await asSidecar.get(good._id);
+    out.resend = {pulled_state: failed.state, docs_written: r.docs_written, doc_write_failures: r.doc_write_failures,
+      server_state: after.state, server_last_error: after.last_error, server_attempts: after.attempts};
+    const mine = await local.buffer.get(good._id);
+    await local.buffer.put(Object.assign({}, mine, {attempts: 0}));
+    const deniedUpd = [];
+    const r2 = await PouchDB.replicate(local.buffer, remote.buffer, {doc_ids: [good._id]})
+      .on('denied', (e) => deniedUpd.push({id: e.id, reason: e.reason || e.message}));
+    out.forbidden_update = {docs_written: r2.docs_written, doc_write_failures: r2.doc_write_failures,
+      denied: deniedUpd, server_attempts: (await asSidecar.get(good._id)).attempts};
+  }
+
+  // 3. a new wish may not carry the sidecar's fields
+  const sneaky = wish({_id: cfg.kind === 'series' ? `tvdb:${cfg.id + 1}` : `tmdb:${cfg.id + 1}`,
+    [cfg.kind === 'series' ? 'tvdbId' : 'tmdbId']: cfg.id + 1, state: 'processing'});
+  await local.buffer.put(sneaky);
+  const denied = [];
+  const r2 = await PouchDB.replicate(local.buffer, remote.buffer, {doc_ids: [sneaky._id]})
+    .on('denied', (e) => denied.push({id: e.id, reason: e.reason || e.message}));
+  out.sidecar_field = {docs_written: r2.docs_written, doc_write_failures: r2.doc_write_failures, denied,
+    on_server: (await getOrNull(remote.buffer, sneaky._id)) !== null};
+
+  // 4. the collection: written locally (nothing stops that), refused when it replicates up
+  const fake = {_id: good._id, type: good.type, tmdbId: good.tmdbId, tvdbId: good.tvdbId, title: good.title,
+    status: 'downloaded', hasFile: true, monitored: true};
+  await local.collection.put(fake);
+  const denied3 = [];
+  const r3 = await PouchDB.replicate(local.collection, remote.collection)
+    .on('denied', (e) => denied3.push({id: e.id, reason: e.reason || e.message}));
+  out.collection_push = {docs_written: r3.docs_written, doc_write_failures: r3.doc_write_failures, denied: denied3,
+    on_server: (await getOrNull(remote.collection, fake._id)) !== null};
+
+  // 5. ...and refused when written straight to the server
+  try {
+    await remote.collection.put(Object.assign({}, fake, {_id: `${good._id}0`}));
+    out.collection_direct = {written: true};
+  } catch (e) {
+    out.collection_direct = {written: false, status: e.status, error: e.error || e.name, reason: e.reason || e.message};
+  }
+  done(out);
+}
+
+const scenarios = {roundtrip, invalid, offline, secured};
+if (!scenarios[scenario]) {
+  fail(`unknown scenario ${scenario}; known: ${Object.keys(scenarios).join(', ')}`);
+} else {
+  scenarios[scenario]().catch((e) => fail(e && e.stack ? e.stack : String(e)));
+}

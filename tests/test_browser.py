@@ -1,0 +1,292 @@
+"""The page (/app/) in a real browser: headless Debian Chromium driven by playwright-core
+(tests/pouch_client/browser.js), the page served by a real sidecar web server, PouchDB in the
+page live-syncing over CORS with the test CouchDB, the worker and the fake Radarr/Sonarr behind.
+
+Chromium comes from `bash scripts/install_browser.sh` (Debian's package, /usr/bin/chromium).
+Without it the browser test fails under CI=true and skips (with the reason) elsewhere.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from sidecar import webui
+from sidecar.app import create_app
+from sidecar.collection import now_iso
+from tests.conftest import ROOT, free_port, replace, wait_for
+from tests.test_pouchdb_client import secured  # noqa: F401  (fixture)
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+SCRIPT = ROOT / "tests" / "pouch_client" / "browser.js"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def build_app(settings):
+    app = create_app(settings)
+    if "webui" not in app.blueprints:
+        app.register_blueprint(webui.bp)
+    return app
+
+
+@contextlib.contextmanager
+def serve(app):
+    """The Flask app on a real HTTP server (werkzeug, threaded) on a free port."""
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="sidecar-web", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+# --- the page's files and config, without a browser
+
+def test_page_files_and_config(settings):
+    app = build_app(settings)
+    client = app.test_client()
+    assert client.get("/app").status_code == 308
+    index = client.get("/app/")
+    assert index.status_code == 200 and b'<script src="app.js"' in index.data
+    csp = index.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and settings.couchdb_url.split("/")[2] in csp
+    for name, ctype in (("app.js", "javascript"), ("style.css", "text/css"), ("vendor/pouchdb.min.js", "javascript")):
+        r = client.get(f"/app/{name}")
+        assert r.status_code == 200 and ctype in r.content_type, (name, r.status_code, r.content_type)
+    assert client.get("/app/../pyproject.toml").status_code == 404
+    assert client.get("/app/secret.txt").status_code == 404
+    cfg = client.get("/app/config.json")
+    assert cfg.headers["Cache-Control"] == "no-store"
+    assert cfg.json == {
+        "couchdb_url": settings.couchdb_url,
+        "databases": {"movies_buffer": settings.movies_buffer_db, "movies": settings.movies_db,
+                      "series_buffer": settings.series_buffer_db, "series": settings.series_db},
+    }
+
+
+def test_config_never_hands_out_credentials(settings):
+    s = replace(settings, couchdb_url="http://sidecar:s3cret@couch.example:5984/", couchdb_user="sidecar",
+                couchdb_password="s3cret")
+    cfg = build_app(s).test_client().get("/app/config.json").json
+    assert cfg["couchdb_url"] == "http://couch.example:5984"
+    assert "s3cret" not in json.dumps(cfg)
+
+
+# --- CORS on the test server for the page's (random) origin
+
+def _config_url(url: str, auth) -> str:
+    """pouchdb-server has /_config; CouchDB 3 has /_node/_local/_config."""
+    r = requests.get(f"{url}/_node/_local/_config/cors", auth=auth, timeout=5)
+    return f"{url}/_node/_local/_config" if r.ok else f"{url}/_config"
+
+
+def _preflight_ok(url: str, origin: str) -> bool:
+    r = requests.options(f"{url}/_all_dbs", timeout=5, headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    return r.headers.get("Access-Control-Allow-Origin") in (origin, "*")
+
+
+@contextlib.contextmanager
+def cors_allowing(url: str, auth, origin: str):
+    """Add origin to the server's CORS origins for the test (the default list names :8000 only)
+    and put the old list back afterwards."""
+    if _preflight_ok(url, origin):
+        yield
+        return
+    base = _config_url(url, auth)
+    old = requests.get(f"{base}/cors/origins", auth=auth, timeout=5)
+    old_value = old.json() if old.ok else None
+    origins = [o.strip() for o in (old_value or "").split(",") if o.strip() and o.strip() != "*"]
+    # CouchDB >= 3.2 reads [chttpd] enable_cors, older ones and pouchdb-server [httpd]
+    sections = ("chttpd", "httpd") if "/_node/" in base else ("httpd",)
+    for section in sections:
+        requests.put(f"{base}/{section}/enable_cors", data=json.dumps("true"), auth=auth, timeout=5).raise_for_status()
+    requests.put(f"{base}/cors/origins", data=json.dumps(", ".join(origins + [origin])), auth=auth,
+                 timeout=5).raise_for_status()
+    requests.put(f"{base}/cors/credentials", data=json.dumps("true"), auth=auth, timeout=5).raise_for_status()
+    wait_for(lambda: _preflight_ok(url, origin), timeout=5, message=f"CORS to allow {origin}")
+    try:
+        yield
+    finally:
+        if old_value is not None:
+            requests.put(f"{base}/cors/origins", data=json.dumps(old_value), auth=auth, timeout=5)
+
+
+# --- the browser
+
+def need_browser() -> str:
+    """Path of node, or skip/fail (CI) with the reason."""
+    problems = []
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        problems.append(f"{CHROMIUM} is missing (run: bash scripts/install_browser.sh)")
+    node = shutil.which("node")
+    if not node:
+        problems.append("node is not installed")
+    if not (ROOT / "node_modules" / "playwright-core" / "package.json").exists():
+        problems.append("npm package playwright-core is missing (run: npm ci)")
+    if problems:
+        msg = "browser test cannot run: " + "; ".join(problems)
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return node
+
+
+@pytest.fixture
+def browser_node():
+    """node, once Chromium and playwright-core are known to be there (before other fixtures start servers)."""
+    return need_browser()
+
+
+class BrowserScript:
+    """browser.js as a child process; its stdout lines arrive on a queue."""
+
+    def __init__(self, node: str, cfg: dict, log_path: Path):
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen([node, str(SCRIPT), json.dumps(cfg)], cwd=ROOT, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.steps: dict[str, dict] = {}
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def next_event(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"browser script silent for {timeout} s (see {self.log.name})")
+            if line is None:
+                pytest.fail(f"browser script ended early (exit {self.proc.wait()}; see {self.log.name})")
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            event = json.loads(line)
+            if event["event"] == "error":
+                pytest.fail(f"browser script failed: {event['error']}")
+            if event["event"] == "step":
+                self.steps[event["step"]] = event
+                continue
+            return event
+
+    def answer(self, text: str = "go"):
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        self.log.close()
+
+
+def test_page_adds_titles_and_updates_live(browser_node, settings, couch, couch_server, fake_radarr, fake_sonarr,
+                                           start_worker, tmp_path):
+    node = browser_node
+    start_worker()
+    failing = 990001
+    fake_radarr.unknown_ids.update({failing, failing + 1})  # Radarr says "not found": failed for good
+    ARTIFACTS.mkdir(exist_ok=True)
+    url, auth = couch_server
+    with serve(build_app(settings)) as web, cors_allowing(url, auth, web):
+        script = BrowserScript(node, {
+            "url": f"{web}/app/", "chromium": CHROMIUM, "userDataDir": str(tmp_path / "chromium-profile"),
+            "screenshotDir": str(ARTIFACTS), "failingId": failing, "timeoutMs": 15000,
+        }, ARTIFACTS / "browser.log")
+        try:
+            ev = script.next_event(60)
+            assert ev == {"event": "wait", "for": "id-known", "id": failing}
+            # the page showed Radarr's refusal; now make the id known and let the person resend
+            buffer_doc = couch.db(settings.movies_buffer_db).get(f"tmdb:{failing}")
+            assert buffer_doc["state"] == "failed" and buffer_doc["last_error"]["message"]
+            fake_radarr.unknown_ids.discard(failing)
+            script.answer()
+
+            ev = script.next_event(30)
+            assert ev["for"] == "server-change"
+            # what a Download webhook would do to the collection doc: the page must follow live
+            coll = couch.db(settings.movies_db)
+            doc = coll.get("tmdb:603")
+            doc.update(status="downloaded", hasFile=True, updated_at=now_iso())
+            coll.put(doc)
+            script.answer()
+
+            done = script.next_event(60)
+            assert done["event"] == "done"
+        finally:
+            script.close()
+
+    steps = script.steps
+    assert steps["form-error"]["message"] == "title must not be empty"
+    assert "The Matrix" in steps["movie-wanted"]["text"]
+    assert steps["failed-shown"]["lastError"] and "not found" in steps["failed-shown"]["lastError"].lower()
+    assert done["sameLoad"] == "yes", "the page reloaded"
+    statuses = {i["id"]: i["status"] for i in done["collection"]}
+    assert statuses == {"tmdb:603": "downloaded", "tvdb:81189": "monitored", f"tmdb:{failing}": "wanted"}
+    assert done["pending"] == [{"id": f"tmdb:{failing + 1}", "state": "failed"}]
+    assert done["overflow"] <= 0, "the page is wider than a phone screen"
+    assert done["consoleErrors"] == [], done["consoleErrors"]
+    # what the page did went through Radarr/Sonarr for real
+    assert fake_radarr.creations[603] == 1 and fake_radarr.creations[failing] == 1
+    assert fake_sonarr.creations[81189] == 1
+    requested = couch.db(settings.movies_db).get("tmdb:603")["requested"]
+    assert requested["action"] == "download" and requested["by"] == "ann"
+
+    desktop = Path(done["screenshots"]["desktop"])
+    assert desktop.stat().st_size > 10_000
+    if os.environ.get("UPDATE_SCREENSHOT") == "1":
+        (ROOT / "docs").mkdir(exist_ok=True)
+        shutil.copyfile(desktop, ROOT / "docs" / "screenshot.png")
+
+
+def test_page_signs_in_when_couchdb_wants_a_user(browser_node, settings, secured, fake_radarr, start_worker, tmp_path):
+    """Admin party over (as on any real CouchDB 3): the page asks for a user, refuses a wrong
+    password, then syncs as that plain user over CORS with credentials."""
+    node = browser_node
+    sec, (user, password), _ = secured
+    # the worker as the sidecar (admin) on that server, with the test's fake Radarr
+    start_worker(couchdb_url=sec.couchdb_url, couchdb_user=sec.couchdb_user, couchdb_password=sec.couchdb_password,
+                 movies_buffer_db=sec.movies_buffer_db, movies_db=sec.movies_db,
+                 series_buffer_db=sec.series_buffer_db, series_db=sec.series_db)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page_settings = replace(sec, radarr=settings.radarr, sonarr=settings.sonarr)
+    with serve(build_app(page_settings)) as web, cors_allowing(sec.couchdb_url, sec.couch_auth, web):
+        script = BrowserScript(node, {
+            "url": f"{web}/app/", "chromium": CHROMIUM, "userDataDir": str(tmp_path / "chromium-profile"),
+            "screenshotDir": str(ARTIFACTS), "scenario": "signin", "failingId": 0,
+            "signIn": {"username": user, "password": password}, "timeoutMs": 15000,
+        }, ARTIFACTS / "browser-signin.log")
+        try:
+            done = script.next_event(60)
+        finally:
+            script.close()
+    assert done["event"] == "done"
+    assert script.steps["auth-needed"]["signinOpen"] is True
+    assert script.steps["wrong-password"]["message"].startswith("Not signed in")
+    assert script.steps["signed-in"]["message"] == f"Signed in as {user}."
+    # 401s before signing in are the point of this test; anything else is not
+    others = [e for e in done["consoleErrors"] if "401" not in e]
+    assert others == [], others
+    doc = requests.get(f"{sec.couchdb_url}/{sec.movies_db}/tmdb:550", auth=sec.couch_auth).json()
+    assert doc["status"] == "monitored" and doc["requested"]["by"] == "bob"
+    assert fake_radarr.creations[550] == 1
