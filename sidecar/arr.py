@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from .config import ArrInstance
+from .config import ArrInstance, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class ServarrClient:
         except requests.Timeout:
             raise TransientArrError("timeout", f"{self.name} did not answer within {timeout or self.timeout:g} s") from None
         except requests.ConnectionError:
-            raise TransientArrError("unreachable", f"{self.name} at {self.instance.url} refused or dropped the connection") from None
+            raise TransientArrError("unreachable", f"{self.name} at {redact_url(self.instance.url)} refused or dropped the connection") from None
         except requests.RequestException as exc:
             raise TransientArrError("request_failed", f"{self.name}: {type(exc).__name__}") from None
         if resp.status_code < 400:
@@ -136,7 +136,7 @@ class ServarrClient:
         `look_first=False` skips the existence check on a first attempt (one request instead of
         two); Radarr/Sonarr's own "already added" answer still catches a title that is there.
         """
-        external_id = item[self.id_field]
+        external_id = int(item[self.id_field])  # CouchDB 3 may hand back 603 as 603.0
         if look_first:
             existing = self.find(external_id)
             if existing is not None:
@@ -181,7 +181,7 @@ class RadarrClient(ServarrClient):
     def build_add_body(self, item: dict) -> dict:
         opts = item.get("options") or {}
         body = {
-            "tmdbId": item["tmdbId"],
+            "tmdbId": int(item["tmdbId"]),
             "title": item.get("title") or "",
             "qualityProfileId": opts.get("qualityProfileId", self.instance.quality_profile_id),
             "rootFolderPath": opts.get("rootFolderPath", self.instance.root_folder),
@@ -207,7 +207,7 @@ class SonarrClient(ServarrClient):
         opts = item.get("options") or {}
         download = item.get("action") == "download"
         body = {
-            "tvdbId": item["tvdbId"],
+            "tvdbId": int(item["tvdbId"]),
             "title": item.get("title") or "",  # required by Sonarr (unlike Radarr)
             "qualityProfileId": opts.get("qualityProfileId", self.instance.quality_profile_id),
             "languageProfileId": self.instance.language_profile_id,  # Sonarr v3 needs it, v4 ignores it

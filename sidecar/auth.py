@@ -9,7 +9,7 @@ from flask import current_app, jsonify, request
 
 
 def _same(a: str | None, b: str | None) -> bool:
-    if a is None or b is None:
+    if not a or not b:  # an unset or empty secret never matches (an empty *_FILE must not open the door)
         return False
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 

@@ -90,9 +90,12 @@ def _secret(env: dict, name: str) -> str | None:
     if path:
         try:
             with open(path, encoding="utf-8") as fh:
-                return fh.read().strip()
+                value = fh.read().strip()
         except OSError as exc:
             raise ConfigError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from None
+        if not value:
+            raise ConfigError(f"{name}_FILE: {path} is empty")
+        return value
     return None
 
 
@@ -146,15 +149,29 @@ def _instances(env: dict, kind: str) -> tuple[ArrInstance, ...]:
     return tuple(found)
 
 
+def redact_url(url: str) -> str:
+    """The URL with any user:password@ replaced by ***@, for messages."""
+    if "@" not in url:
+        return url
+    scheme, sep, rest = url.partition("//")
+    if not sep:
+        scheme, rest = "", url
+    return scheme + sep + "***@" + rest.rpartition("@")[2]
+
+
 def _split_couch_url(url: str) -> tuple[str, str | None, str | None]:
     """Credentials may ride in COUCHDB_URL (http://user:pass@host:5984); take them out so the
     URL itself is safe to log."""
     parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError("COUCHDB_URL has a port that is not a number (like http://host:5984)") from None
     if not parts.scheme or not parts.hostname:
-        raise ConfigError(f"COUCHDB_URL must look like http://host:5984, got {url!r}")
+        raise ConfigError(f"COUCHDB_URL must look like http://host:5984, got {redact_url(url)!r}")
     if parts.username is None:
         return url.rstrip("/"), None, None
-    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    netloc = parts.hostname + (f":{port}" if port else "")
     clean = urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
     return clean, unquote(parts.username), unquote(parts.password or "")
 

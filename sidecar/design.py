@@ -52,6 +52,20 @@ def same_content(built: dict, live: dict | None) -> bool:
     return {k: v for k, v in live.items() if k != "_rev"} == built
 
 
+def ensure_member_role(db, role: str) -> bool:
+    """Add the sidecar role to the members of a database that has members (CouchDB 3 creates
+    databases admin-only), so a non-admin sidecar user can work; a public db is left alone."""
+    security = dict(db.security or {})
+    members = dict(security.get("members") or {})
+    roles = list(members.get("roles") or [])
+    if not (members.get("names") or roles) or role in roles:
+        return False
+    members["roles"] = roles + [role]
+    security["members"] = members
+    db.security = security
+    return True
+
+
 @dataclass
 class PushResult:
     db: str
@@ -83,6 +97,8 @@ def push_all(settings: Settings, dry_run: bool = False, design_dir: Path = DESIG
         else:
             db = server.create(db_name)
             created = True
+        if not dry_run:
+            ensure_member_role(db, settings.sidecar_role)
         built = build_design_doc(ddoc_name, kind, settings, design_dir)
         live = db.get(built["_id"])
         live_dict = dict(live) if live is not None else None

@@ -278,7 +278,7 @@ class BufferProcessor:
             requested = {"action": doc.get("action"), "at": doc.get("requested_at")}
             if doc.get("requested_by"):
                 requested["by"] = doc["requested_by"]
-            return lambda existing: merge(existing, self.kind, doc[self.id_field], "worker",
+            return lambda existing: merge(existing, self.kind, int(doc[self.id_field]), "worker",
                                           facts=got["facts"], instance=instance, entry=got["entry"],
                                           set_fields={"requested": requested})
 

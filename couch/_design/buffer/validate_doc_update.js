@@ -10,7 +10,18 @@ function (newDoc, oldDoc, userCtx, secObj) {
   function forbid(msg) { throw({forbidden: msg}); }
   function isPosInt(v) { return typeof v === 'number' && v % 1 === 0 && v > 0 && v < 2147483648; }
   function isNonNegInt(v) { return typeof v === 'number' && v % 1 === 0 && v >= 0 && v < 2147483648; }
-  function isTime(v) { return typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v); }
+  function isTime(v) {
+    // ISO 8601 with a real date and time (no month 13, no Feb 30, no 24:00)
+    var m = typeof v === 'string' && /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/.exec(v);
+    if (!m) return false;
+    var y = +m[1], mo = +m[2], d = +m[3];
+    var leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+    var days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
+    return y >= 1 && mo >= 1 && mo <= 12 && d >= 1 && d <= days && +m[4] <= 23 && +m[5] <= 59 && +m[6] <= 59 &&
+      (m[8] === 'Z' || (+m[9] <= 23 && +m[10] <= 59));
+  }
+  // length in characters, not UTF-16 units (an emoji is one character)
+  function len(s) { return s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '_').length; }
   function isObject(v) { return v !== null && typeof v === 'object' && !Array.isArray(v); }
   function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
 
@@ -30,11 +41,11 @@ function (newDoc, oldDoc, userCtx, secObj) {
   if (!isPosInt(newDoc[idField])) forbid(idField + ' must be a positive whole number');
   if (newDoc._id !== prefix + newDoc[idField]) forbid('_id must be "' + prefix + newDoc[idField] + '" (' + prefix + '<' + idField + '>)');
   if (typeof newDoc.title !== 'string' || !newDoc.title.trim()) forbid('title must be a non-empty string');
-  if (newDoc.title.length > 500) forbid('title is longer than 500 characters');
+  if (len(newDoc.title) > 500) forbid('title is longer than 500 characters');
   if (newDoc.year !== undefined && newDoc.year !== null && !(isPosInt(newDoc.year) && newDoc.year >= 1870 && newDoc.year <= 2200)) forbid('year must be a whole number between 1870 and 2200');
   if (newDoc.action !== 'download' && newDoc.action !== 'monitor') forbid('action must be "download" (add and search now) or "monitor" (add monitored, no search)');
   if (!isTime(newDoc.requested_at)) forbid('requested_at must be an ISO 8601 time such as 2026-01-31T20:15:00Z');
-  if (newDoc.requested_by !== undefined && (typeof newDoc.requested_by !== 'string' || newDoc.requested_by.length > 200)) forbid('requested_by must be a string of at most 200 characters');
+  if (newDoc.requested_by !== undefined && (typeof newDoc.requested_by !== 'string' || len(newDoc.requested_by) > 200)) forbid('requested_by must be a string of at most 200 characters');
   if (newDoc.instance !== undefined && !(typeof newDoc.instance === 'string' && /^[A-Za-z0-9_-]{1,50}$/.test(newDoc.instance))) forbid('instance must be an instance name such as "default" or "4k"');
 
   if (newDoc.options !== undefined) {
@@ -47,7 +58,7 @@ function (newDoc, oldDoc, userCtx, secObj) {
       if (allowed.indexOf(k) === -1) forbid('options.' + k + ' is not a known option for a ' + newDoc.type + ' (known: ' + allowed.join(', ') + ')');
     }
     if (o.qualityProfileId !== undefined && !isPosInt(o.qualityProfileId)) forbid('options.qualityProfileId must be a positive whole number');
-    if (o.rootFolderPath !== undefined && !(typeof o.rootFolderPath === 'string' && o.rootFolderPath.length > 0 && o.rootFolderPath.length <= 1000)) forbid('options.rootFolderPath must be a non-empty path');
+    if (o.rootFolderPath !== undefined && !(typeof o.rootFolderPath === 'string' && o.rootFolderPath.length > 0 && len(o.rootFolderPath) <= 1000)) forbid('options.rootFolderPath must be a non-empty path');
     if (o.minimumAvailability !== undefined && ['announced', 'inCinemas', 'released'].indexOf(o.minimumAvailability) === -1) forbid('options.minimumAvailability must be "announced", "inCinemas" or "released"');
     if (o.tags !== undefined && !(Array.isArray(o.tags) && o.tags.every(isPosInt))) forbid('options.tags must be a list of tag ids');
     if (o.seasons !== undefined && !(Array.isArray(o.seasons) && o.seasons.every(isNonNegInt))) forbid('options.seasons must be a list of season numbers such as [1, 2]');
