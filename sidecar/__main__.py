@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="serve Prometheus metrics on this port (0: off)")
     web = sub.add_parser("web", help="serve the web app with gunicorn")
     web.add_argument("--bind", default=os.environ.get("SIDECAR_BIND", "127.0.0.1:8000"))
-    web.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
+    # one process with threads: /metrics counters stay whole and a long /reconcile blocks no webhook
+    web.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "1")))
     sub.add_parser("reconcile", help="sync the whole Radarr/Sonarr libraries into the collection once")
     args = parser.parse_args(argv)
 
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "web":
         os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", args.bind, "--workers",
-                                   str(args.workers), "--access-logfile", "-", "sidecar.app:create_app()"])
+                                   str(args.workers), "--threads", "8", "--timeout", "300",
+                                   "--access-logfile", "-", "sidecar.app:create_app()"])
     if args.command == "reconcile":
         from .logs import setup_logging
         from .reconcile import run_reconcile

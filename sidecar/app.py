@@ -2,7 +2,7 @@
 
 Web workers are stateless: every request reads and writes CouchDB; the buffer worker runs in
 its own process (`python -m sidecar worker`). Blueprints: health (/healthz, /readyz, /metrics),
-webhooks (/webhooks/radarr, /webhooks/sonarr), reconcile (POST /reconcile).
+webhooks (/webhooks/radarr, /webhooks/sonarr), reconcile (POST /reconcile), webui (the page, /app/).
 """
 from __future__ import annotations
 
@@ -27,11 +27,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     # /metrics must answer even when CouchDB hangs: its reads give up fast
     app.extensions["couch_scrape"] = Couch(settings.couchdb_url, settings.couch_auth, timeout=3.0)
 
-    from . import health, reconcile, webhooks
+    from . import health, reconcile, webhooks, webui
 
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(reconcile.bp)
+    app.register_blueprint(webui.bp)
 
     @app.errorhandler(CouchUnavailable)
     def couch_down(exc):

@@ -123,6 +123,10 @@ class ServarrClient:
             raise TransientArrError("bad_response", f"{self.name} /{self.resource} did not return a list")
         return body
 
+    def open_listing(self) -> requests.Response:
+        """GET the whole library unread (stream=True), for parsing it item by item."""
+        return self._call("GET", self.resource, timeout=max(self.timeout, 120), stream=True)
+
     # --- add
     def build_add_body(self, item: dict) -> dict:
         raise NotImplementedError

@@ -1,7 +1,6 @@
 """Design documents on the real server: push_design idempotence and every validate rule."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 

@@ -30,8 +30,7 @@ import json
 import math
 import os
 import re
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime
 from urllib.parse import quote
 
 import pytest

@@ -2,17 +2,15 @@
 Nothing lost, nothing added twice."""
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 
 import pytest
-import requests
 
 from sidecar.couch import Couch
 from sidecar.design import push_all
 from tests.chaos.kill_worker import run_chaos
-from tests.conftest import ROOT, free_port, movie_request, replace, series_request, settings_env, wait_for
+from tests.conftest import ROOT, free_port, movie_request, series_request, wait_for
 
 
 def buffer_ids(couch, db_name):

@@ -193,6 +193,6 @@ def test_burst_is_moved_in_batches(settings, couch, fake_radarr, start_worker):
     db.bulk_docs([movie_request(i) for i in range(1000, 1100)])
     start_worker()
     wait_for(lambda: couch.db(settings.movies_db).info()["doc_count"] >= 101, timeout=30, message="100 moved")
-    rows = db.all_docs(include_docs=False, startkey="tmdb:", endkey="tmdb:\ufff0")
-    assert rows == []
+    wait_for(lambda: db.all_docs(include_docs=False, startkey="tmdb:", endkey="tmdb:\ufff0") == [],
+             timeout=30, message="buffer emptied")
     assert sum(fake_radarr.creations.values()) == 100

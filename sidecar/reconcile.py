@@ -1,0 +1,435 @@
+"""Reconcile: make the collection match every Radarr/Sonarr library, repairing whatever a webhook
+missed (Radarr does not retry webhooks and sends none for some imports).
+
+One run = per kind (movies, series): read each instance's whole library once (streamed, kept only
+as compact facts), read the collection once (paged `_all_docs`), merge, and write only the docs
+that differ, in `_bulk_docs` batches. `merge()` keeps what reconcile cannot know (requested,
+created_at, grabbed unless a file now exists).
+
+Removal is only ever concluded from a complete listing: a title missing from instance A loses A
+only when A's listing finished; an error is never "deleted". A title in B but not A keeps B.
+
+One run at a time, across gunicorn workers, processes and machines: a lock doc
+`_local/reconcile-lock` in the movies collection db, taken and released with MVCC (`_rev`) and an
+expiry that a heartbeat thread pushes forward, so a crashed run's lock lapses by itself.
+`_local` docs are not replicated, so frontends never see it; `_local/reconcile-last` keeps the
+last result for /metrics of every process.
+
+    POST /reconcile (Authorization: Bearer RECONCILE_TOKEN)  ·  python -m sidecar reconcile
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+import uuid
+from typing import Any, Iterable, Iterator
+
+import ijson
+import requests
+from flask import Blueprint, current_app, jsonify
+
+from . import metrics
+from .arr import ArrError, ServarrClient, TransientArrError, client_for
+from .auth import require_token
+from .collection import apply_changes, doc_id, facts_from_resource, merge, now_iso
+from .config import ArrInstance, Settings
+from .couch import Conflict, Couch, CouchError, CouchUnavailable, Database
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("reconcile", __name__)
+
+LOCK_ID = "_local/reconcile-lock"
+LAST_ID = "_local/reconcile-last"
+LOCK_TTL = 120.0  # seconds a lock lives without a heartbeat (a crashed run blocks at most this long)
+PAGE_SIZE = 1000  # collection docs read per _all_docs request
+WRITE_BATCH = 500  # docs per _bulk_docs
+PROGRESS_EVERY = 5.0  # seconds between progress log lines
+KINDS = (("movie", "radarr"), ("series", "sonarr"))
+
+
+class ReconcileBusy(Exception):
+    """Another reconcile holds the lock."""
+
+    def __init__(self, holder: dict):
+        super().__init__(f"a reconcile is already running ({holder.get('owner')}, since {holder.get('acquired_at')})")
+        self.holder = holder
+
+
+# --------------------------------------------------------------------------- the lock
+
+
+class ReconcileLock:
+    """`_local/reconcile-lock`: {owner, acquired_at, expires (epoch s), released}. Taking it is
+    a rev-checked write over a released or expired lock, so of two takers one gets a conflict."""
+
+    def __init__(self, db: Database, ttl: float = LOCK_TTL):
+        self.db = db
+        self.ttl = ttl
+        self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self.rev: str | None = None
+        self.acquired_at: str | None = None
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._guard = threading.Lock()
+
+    def acquire(self) -> None:
+        current = self.db.get(LOCK_ID)
+        if current and not current.get("released") and current.get("expires", 0) > time.time():
+            raise ReconcileBusy(current)
+        self.acquired_at = now_iso()
+        doc = {"_id": LOCK_ID, "owner": self.owner, "acquired_at": self.acquired_at,
+               "expires": time.time() + self.ttl, "released": False}
+        if current:
+            doc["_rev"] = current["_rev"]
+            if not current.get("released"):
+                log.warning("reconcile lock of %s expired at %s; taking over", current.get("owner"),
+                            current.get("expires"))
+        try:
+            self.rev = self.db.put(doc)
+        except Conflict:
+            raise ReconcileBusy(self.db.get(LOCK_ID) or {}) from None
+        self._thread = threading.Thread(target=self._heartbeat, name="reconcile-lock", daemon=True)
+        self._thread.start()
+
+    def _write(self, **fields) -> None:
+        with self._guard:
+            if self.rev is None or self.lost:
+                return
+            doc = {"_id": LOCK_ID, "_rev": self.rev, "owner": self.owner, "acquired_at": self.acquired_at,
+                   "expires": time.time() + self.ttl, "released": False, **fields}
+            try:
+                self.rev = self.db.put(doc)
+            except Conflict:
+                # someone took over an expired lock: both runs are safe (merge is idempotent,
+                # writes are rev-checked), but say so
+                self.lost = True
+                log.warning("reconcile lock was taken over by another run")
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.ttl / 4):
+            try:
+                self._write(refreshed_at=now_iso())
+            except (CouchUnavailable, CouchError) as exc:
+                log.warning("could not refresh the reconcile lock: %s", exc)
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        try:
+            self._write(released=True, released_at=now_iso())
+        except (CouchUnavailable, CouchError) as exc:
+            log.warning("could not release the reconcile lock (it expires by itself): %s", exc)
+
+
+# --------------------------------------------------------------------------- streaming a library
+
+def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
+    """The items of a JSON array arriving in chunks, each yielded as soon as it is complete
+    (ijson's C parser): a 10,000-title library is never held as one text or one list.
+    Raises ValueError for anything but a whole JSON array (truncated, garbled, not an array)."""
+    items: list = ijson.sendable_list()
+    parser = ijson.items_coro(items, "item", use_float=True)
+    first = True
+    try:
+        for chunk in chunks:
+            if first and chunk.strip():
+                if not chunk.lstrip().startswith(b"["):
+                    raise ValueError("not a JSON array")
+                first = False
+            parser.send(chunk)
+            yield from items
+            del items[:]
+        if first:
+            raise ValueError("not a JSON array (empty body)")
+        parser.close()  # a truncated array fails here
+    except ijson.JSONError as exc:
+        raise ValueError(f"the array is broken or ended early: {exc}") from None
+    yield from items
+
+
+def stream_library(client: ServarrClient) -> Iterator[dict]:
+    """Every resource of GET /api/v3/movie or /series, streamed. Raises ArrError."""
+    # open_listing maps HTTP and connection errors to ArrError and leaves the body unread,
+    # so it is parsed as it arrives
+    resp = client.open_listing()
+    with resp:
+        try:
+            for item in iter_json_array(resp.iter_content(chunk_size=1 << 18)):
+                if not isinstance(item, dict):
+                    raise TransientArrError("bad_response", f"{client.name} /{client.resource} listed a non-object")
+                yield item
+        except ValueError as exc:
+            raise TransientArrError("bad_response", f"{client.name} /{client.resource}: {exc}") from None
+        except requests.RequestException as exc:
+            raise TransientArrError("listing_broken",
+                                    f"{client.name} broke off the /{client.resource} listing: {type(exc).__name__}") from None
+
+
+# --------------------------------------------------------------------------- one kind
+
+
+class KindReconcile:
+    """Reconcile one kind (movies or series) over all instances of its arr."""
+
+    def __init__(self, settings: Settings, couch: Couch, kind: str, arr: str, result: dict):
+        self.settings, self.kind, self.arr = settings, kind, arr
+        self.id_field = "tmdbId" if kind == "movie" else "tvdbId"
+        self.db = couch.db(settings.movies_db if kind == "movie" else settings.series_db)
+        self.result = result
+        # doc id -> {instance name: (facts, entry)}: only what the collection docs hold
+        self.library: dict[str, dict[str, tuple[dict, dict]]] = {}
+        self.complete: set[str] = set()  # instances whose listing finished: only these can lose titles
+        self._writes: list[dict] = []
+        self._pending: dict[str, dict] = {}  # id -> library entries of the docs in _writes
+        self._last_progress = time.monotonic()
+
+    # --- phase 1: the libraries
+    def read_libraries(self) -> None:
+        for inst in self.settings.instances(self.arr):
+            self._read_instance(inst)
+
+    def _read_instance(self, inst: ArrInstance) -> None:
+        label = f"{self.arr}:{inst.name}"
+        t0 = time.monotonic()
+        count = 0
+        client = client_for(inst, timeout=self.settings.arr_timeout)
+        try:
+            for res in stream_library(client):
+                external_id = res.get(self.id_field)
+                if not isinstance(external_id, int) or isinstance(external_id, bool) or external_id <= 0:
+                    continue  # no usable id: nothing to key a doc by
+                got = facts_from_resource(self.kind, res)
+                self.library.setdefault(doc_id(self.kind, external_id), {})[inst.name] = (got["facts"], got["entry"])
+                count += 1
+                self._progress(f"{label}: {count} titles read")
+        except ArrError as exc:
+            # what was read is still true (used for updates); nothing is removed for this instance
+            self.result["errors"].append({"instance": label, "code": exc.code, "message": exc.message,
+                                          "titles_read": count})
+            log.warning("reconcile: listing %s failed after %d titles (%s); nothing will be removed for it",
+                        label, count, exc)
+        else:
+            self.complete.add(inst.name)
+            log.info("reconcile: %s listed %d titles in %.1f s", label, count, time.monotonic() - t0)
+        finally:
+            client.session.close()
+        self.result["instances"][label] = count
+
+    # --- phase 2: the collection
+    def reconcile_collection(self) -> None:
+        if not self.library and not self.complete:
+            return  # no instance answered: there is nothing to compare against
+        compared = 0
+        for page in self._pages():
+            for existing in page:
+                entries = self.library.pop(existing["_id"], {})
+                new = self.reconciled(existing, entries)
+                compared += 1
+                if new is None:
+                    self.result["unchanged"] += 1
+                else:
+                    self._queue(new, existing, entries)
+            self._progress(f"{self.db.name}: {compared} docs compared")
+        # titles in a library but not in the collection yet
+        for did in list(self.library):
+            entries = self.library.pop(did)
+            new = self.reconciled(None, entries)
+            if new is not None:
+                self._queue(new, None, entries)
+        self._flush()
+
+    def _pages(self) -> Iterator[list[dict]]:
+        start = None
+        while True:
+            params: dict[str, Any] = {"limit": PAGE_SIZE}
+            if start is not None:
+                params.update(startkey=start, skip=1)
+            rows = self.db.all_docs(include_docs=True, **params)
+            if not rows:
+                return
+            start = rows[-1]["id"]
+            yield [r["doc"] for r in rows if r.get("doc") and not r["id"].startswith("_")]
+            if len(rows) < PAGE_SIZE:
+                return
+
+    def reconciled(self, existing: dict | None, entries: dict[str, tuple[dict, dict]]) -> dict | None:
+        """The doc after applying what the listings say, or None when nothing changes."""
+        external_id = (existing or {}).get(self.id_field)
+        if external_id is None:
+            if not entries:
+                return None  # not a title doc
+            external_id = next(iter(entries.values()))[0].get(self.id_field)
+        doc, changed = existing, False
+        for name in sorted(entries):
+            facts, entry = entries[name]
+            # a file now: any earlier Grab is over; otherwise keep grabbed (no queue info here)
+            flags = {"grabbed": False} if entry.get("hasFile") else None
+            new = merge(doc, self.kind, external_id, "reconcile", facts=facts, instance=name, entry=entry,
+                        set_fields=flags)
+            if new is not None:
+                doc, changed = new, True
+        for name in list(((doc or {}).get("instances") or {})):
+            if name in self.complete and name not in entries:
+                new = merge(doc, self.kind, external_id, "reconcile", remove_instance=name)
+                if new is not None:
+                    doc, changed = new, True
+        return doc if changed else None
+
+    def _queue(self, new: dict, existing: dict | None, entries: dict) -> None:
+        self._writes.append(new)
+        self._pending[new["_id"]] = {"existing": existing, "entries": entries}
+        if len(self._writes) >= WRITE_BATCH:
+            self._flush()
+
+    def _classify(self, new: dict, existing: dict | None) -> str:
+        if existing is None:
+            return "added"
+        if new.get("status") == "removed" and existing.get("status") != "removed":
+            return "removed"
+        return "updated"
+
+    def _flush(self) -> None:
+        if not self._writes:
+            return
+        writes, pending = self._writes, self._pending
+        self._writes, self._pending = [], {}
+        results = self.db.bulk_docs(writes)
+        retry = {}
+        for doc in writes:
+            r = results.get(doc["_id"], {})
+            if r.get("error") == "conflict":
+                retry[doc["_id"]] = pending[doc["_id"]]["entries"]  # a webhook wrote meanwhile
+            elif r.get("error"):
+                self._write_error(doc["_id"], f"{r.get('error')}: {r.get('reason')}")
+            else:
+                self.result[self._classify(doc, pending[doc["_id"]]["existing"])] += 1
+        if retry:
+            self._retry(retry)
+
+    def _retry(self, retry: dict[str, dict]) -> None:
+        decided: dict[str, tuple[dict | None, dict | None]] = {}
+
+        def change_for(did: str, entries: dict):
+            def change(existing):
+                new = self.reconciled(existing, entries)
+                decided[did] = (existing, new)
+                return new
+            return change
+
+        outcome = apply_changes(self.db, {did: change_for(did, e) for did, e in retry.items()})
+        for did, res in outcome.items():
+            existing, new = decided.get(did, (None, None))
+            if res == "written" and new is not None:
+                self.result[self._classify(new, existing)] += 1
+            elif res == "unchanged":
+                self.result["unchanged"] += 1
+            else:
+                self._write_error(did, res)
+
+    def _write_error(self, did: str, reason: str) -> None:
+        self.result["write_errors"] += 1
+        if self.result["write_errors"] <= 20:  # the first few say enough; the count says the rest
+            self.result["errors"].append({"doc": did, "code": "write_failed", "message": reason})
+        log.warning("reconcile: could not write %s: %s", did, reason)
+
+    def _progress(self, message: str) -> None:
+        if time.monotonic() - self._last_progress >= PROGRESS_EVERY:
+            self._last_progress = time.monotonic()
+            log.info("reconcile: %s", message)
+
+
+# --------------------------------------------------------------------------- a run
+
+
+def reconcile(settings: Settings, couch: Couch) -> dict:
+    """One full reconcile. Raises ReconcileBusy, CouchUnavailable/CouchError (CouchDB trouble)."""
+    movies_db = couch.db(settings.movies_db)
+    lock = ReconcileLock(movies_db)
+    lock.acquire()
+    started, t0 = now_iso(), time.monotonic()
+    result: dict[str, Any] = {"added": 0, "updated": 0, "removed": 0, "unchanged": 0, "errors": [],
+                              "write_errors": 0, "instances": {}, "started_at": started}
+    log.info("reconcile started (%s)", lock.owner)
+    try:
+        for kind, arr in KINDS:
+            if not settings.instances(arr):
+                continue
+            job = KindReconcile(settings, couch, kind, arr, result)
+            job.read_libraries()
+            job.reconcile_collection()
+            del job  # let the compact library go before the next kind
+    finally:
+        result["duration"] = round(time.monotonic() - t0, 3)
+        result["finished_at"] = now_iso()
+        lock.release()
+    outcome = "ok" if not result["errors"] else "partial"
+    _record(movies_db, result, outcome)
+    log.info("reconcile %s in %.1f s: %d added, %d updated, %d removed, %d unchanged, %d errors", outcome,
+             result["duration"], result["added"], result["updated"], result["removed"], result["unchanged"],
+             len(result["errors"]), extra={"outcome": outcome})
+    return result
+
+
+def _record(db: Database, result: dict, outcome: str) -> None:
+    metrics.RECONCILE_RUNS.labels(outcome).inc()
+    metrics.RECONCILE_LAST.set(time.time())
+    for key in ("added", "updated", "removed", "unchanged"):
+        metrics.RECONCILE_LAST_DOCS.labels(key).set(result[key])
+    metrics.RECONCILE_LAST_DOCS.labels("errors").set(len(result["errors"]))
+    summary = {k: result[k] for k in ("added", "updated", "removed", "unchanged", "duration", "finished_at")}
+    summary.update(_id=LAST_ID, outcome=outcome, errors=len(result["errors"]), finished_ts=time.time())
+    for _ in range(3):
+        try:
+            current = db.get(LAST_ID)
+            if current:
+                summary["_rev"] = current["_rev"]
+            db.put(dict(summary))
+            return
+        except Conflict:
+            continue  # another process recorded at the same moment: read again
+        except (CouchUnavailable, CouchError) as exc:
+            log.warning("could not record the reconcile result: %s", exc)
+            return
+
+
+def last_result(db: Database) -> dict | None:
+    """The summary the last reconcile (any process) left in `_local/reconcile-last`."""
+    return db.get(LAST_ID)
+
+
+def run_reconcile(settings: Settings) -> dict:
+    """The CLI entry (`python -m sidecar reconcile`): never raises for weather; the dict says."""
+    couch = Couch(settings.couchdb_url, settings.couch_auth)
+    try:
+        return reconcile(settings, couch)
+    except ReconcileBusy as exc:
+        metrics.RECONCILE_RUNS.labels("busy").inc()
+        return {"errors": [{"code": "reconcile_running", "message": str(exc)}], "busy": True}
+    except (CouchUnavailable, CouchError) as exc:
+        metrics.RECONCILE_RUNS.labels("failed").inc()
+        return {"errors": [{"code": "couchdb_unavailable", "message": str(exc)}]}
+
+
+# --------------------------------------------------------------------------- the endpoint
+
+
+@bp.post("/reconcile")
+@require_token
+def reconcile_endpoint():
+    settings: Settings = current_app.config["SETTINGS"]
+    try:
+        result = reconcile(settings, current_app.extensions["couch"])
+    except ReconcileBusy as exc:
+        metrics.RECONCILE_RUNS.labels("busy").inc()
+        return jsonify(error="reconcile_running", message=str(exc),
+                       expires_at=exc.holder.get("expires")), 409
+    except (CouchUnavailable, CouchError):
+        metrics.RECONCILE_RUNS.labels("failed").inc()
+        raise  # the app answers 503 / 502
+    # an instance that could not be listed is an upstream failure: 502 lets cron's curl -f notice
+    return jsonify(result), (200 if not result["errors"] else 502)
