@@ -23,9 +23,20 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import threading  # noqa: E402
+
+import requests  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from sidecar.app import create_app  # noqa: E402
 from sidecar.config import ArrInstance, Settings  # noqa: E402
 from sidecar.couch import Couch  # noqa: E402
 from sidecar.design import push_all  # noqa: E402
+
+
+# what the `settings` fixture configures for webhooks (basic auth) and /reconcile (bearer token)
+WEBHOOK_AUTH = ("radarr", "hook-secret-pw")
+RECONCILE_AUTH = {"Authorization": "Bearer reconcile-secret-token"}
 
 
 def free_port() -> int:
@@ -99,8 +110,8 @@ def settings(couch_server, couch, fake_radarr, fake_sonarr) -> Settings:
         series_buffer_db=f"{prefix}_series_buffer", series_db=f"{prefix}_series",
         radarr=(ArrInstance("radarr", "default", fake_radarr.url, fake_radarr.api_key, 1, "/movies"),),
         sonarr=(ArrInstance("sonarr", "default", fake_sonarr.url, fake_sonarr.api_key, 1, "/tv"),),
-        webhook_user="radarr", webhook_password="hook-secret-pw",
-        reconcile_token="reconcile-secret-token",
+        webhook_user=WEBHOOK_AUTH[0], webhook_password=WEBHOOK_AUTH[1],
+        reconcile_token=RECONCILE_AUTH["Authorization"].split()[1],
         worker_id=f"w-{prefix}",
         arr_timeout=2.0, claim_timeout=30.0, retry_base=0.2, retry_max=2.0, scan_interval=0.2,
     )
@@ -129,6 +140,47 @@ def start_worker(settings):
     yield start
     for w in workers:
         w.stop()
+
+
+class Sidecar:
+    """The Flask app on a real HTTP server in a thread."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.app = create_app(settings)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def hook(self, arr: str, payload, *, instance: str | None = None, auth=WEBHOOK_AUTH, method="POST", **kw):
+        url = f"{self.url}/webhooks/{arr}" + (f"/{instance}" if instance else "")
+        if "data" not in kw:
+            kw["json"] = payload
+        return requests.request(method, url, auth=auth, timeout=10, **kw)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def sidecar(settings):
+    servers = []
+
+    def start(settings_=None):
+        s = Sidecar(settings_ or settings)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
+def web(sidecar):
+    return sidecar()
 
 
 def settings_env(s: Settings) -> dict:

@@ -15,18 +15,8 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ROOT, free_port, movie_request, series_request, wait_for
-from tests.test_webhooks import Sidecar
+from tests.conftest import RECONCILE_AUTH as TOKEN, WEBHOOK_AUTH as AUTH, Sidecar, ROOT, free_port, movie_request, series_request, wait_for
 
-AUTH = ("radarr", "hook-secret-pw")
-TOKEN = {"Authorization": "Bearer reconcile-secret-token"}
-
-
-@pytest.fixture
-def web(settings):
-    server = Sidecar(settings)
-    yield server
-    server.stop()
 
 
 def scrape(web) -> dict[tuple, float]:

@@ -15,17 +15,8 @@ import requests
 from sidecar.collection import merge
 from sidecar.config import ArrInstance
 from sidecar.reconcile import LOCK_ID, KindReconcile, iter_json_array, run_reconcile
-from tests.conftest import ROOT, free_port, settings_env, wait_for
-from tests.test_webhooks import Sidecar
+from tests.conftest import RECONCILE_AUTH as TOKEN, Sidecar, ROOT, free_port, settings_env, wait_for
 
-TOKEN = {"Authorization": "Bearer reconcile-secret-token"}
-
-
-@pytest.fixture
-def web(settings):
-    server = Sidecar(settings)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -6,19 +6,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import threading
 from pathlib import Path
 
 import pytest
-import requests
-from werkzeug.serving import make_server
 
-from sidecar.app import create_app
 from sidecar.config import ArrInstance
 from tests.conftest import free_port, movie_request, series_request
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "servarr" / "webhooks"
-AUTH = ("radarr", "hook-secret-pw")
 
 
 def example(name: str) -> dict:
@@ -33,47 +28,6 @@ def example_names() -> list[str]:
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-class Sidecar:
-    """The Flask app on a real HTTP server in a thread."""
-
-    def __init__(self, settings):
-        self.settings = settings
-        self.app = create_app(settings)
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def hook(self, arr: str, payload, *, instance: str | None = None, auth=AUTH, method="POST", **kw):
-        url = f"{self.url}/webhooks/{arr}" + (f"/{instance}" if instance else "")
-        if "data" not in kw:
-            kw["json"] = payload
-        return requests.request(method, url, auth=auth, timeout=10, **kw)
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def sidecar(settings):
-    servers = []
-
-    def start(settings_=None):
-        s = Sidecar(settings_ or settings)
-        servers.append(s)
-        return s
-
-    yield start
-    for s in servers:
-        s.stop()
-
-
-@pytest.fixture
-def web(sidecar):
-    return sidecar()
 
 
 def movies(couch, settings):

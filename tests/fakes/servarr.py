@@ -335,6 +335,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 # --------------------------------------------------------------------------- the common fake
 
 
+def _with_add_options(resource: dict, opts: dict) -> dict:
+    """The 201 answer to an add: the resource with addOptions just before `ratings`, where the
+    real serializer puts it."""
+    out: dict = {}
+    for k, v in resource.items():
+        if k == "ratings":
+            out["addOptions"] = opts
+        out[k] = v
+    return out
+
+
 class FakeServarr:
     """What Radarr and Sonarr share. Use FakeRadarr / FakeSonarr.
 
@@ -1556,15 +1567,9 @@ class FakeRadarr(FakeServarr):
         self._store(res)
         resp = dict(res)
         if "addOptions" in data and data["addOptions"] is not None:
-            opts = {"ignoreEpisodesWithFiles": False, "ignoreEpisodesWithoutFiles": False, "monitor": "movieOnly",
-                    "searchForMovie": False, "addMethod": "manual"}
-            opts.update(data["addOptions"])
-            items = list(resp.items())
-            resp.clear()
-            for k, v in items:
-                if k == "ratings":
-                    resp["addOptions"] = opts
-                resp[k] = v
+            resp = _with_add_options(resp, {"ignoreEpisodesWithFiles": False, "ignoreEpisodesWithoutFiles": False,
+                                            "monitor": "movieOnly", "searchForMovie": False, "addMethod": "manual",
+                                            **data["addOptions"]})
         return self._created(req, resp)
 
     def _update_movie(self, req: _Req, route_id: int | None) -> _Resp:
@@ -2059,15 +2064,9 @@ class FakeSonarr(FakeServarr):
         self._store(res)
         resp = dict(res)
         if opts_in is not None:
-            opts = {"ignoreEpisodesWithFiles": False, "ignoreEpisodesWithoutFiles": False, "monitor": "unknown",
-                    "searchForMissingEpisodes": False, "searchForCutoffUnmetEpisodes": False}
-            opts.update(opts_in)
-            items = list(resp.items())
-            resp.clear()
-            for k, v in items:
-                if k == "ratings":
-                    resp["addOptions"] = opts
-                resp[k] = v
+            resp = _with_add_options(resp, {"ignoreEpisodesWithFiles": False, "ignoreEpisodesWithoutFiles": False,
+                                            "monitor": "unknown", "searchForMissingEpisodes": False,
+                                            "searchForCutoffUnmetEpisodes": False, **opts_in})
         return self._created(req, resp)
 
     def _update_series(self, req: _Req, route_id: int | None) -> _Resp:
