@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import quote
 
 import requests
@@ -216,10 +216,12 @@ class Database:
                                headers={"Accept-Encoding": "identity"})
 
     def follow(self, since: str | int | None = None, filter: str | None = None, heartbeat_ms: int = 5000,
-               include_docs: bool = True, timeout: float | None = None) -> Iterator[dict | None]:
+               include_docs: bool = True, timeout: float | None = None,
+               on_open: Callable[[requests.Response], None] | None = None) -> Iterator[dict | None]:
         """Continuous _changes: yields each change dict, and None on every heartbeat so the
         caller gets a regular chance to do timed work. Ends (returns) when the server closes
-        the feed; raises CouchUnavailable when it cannot be reached."""
+        the feed; raises CouchUnavailable when it cannot be reached. `on_open` gets the open
+        response, so another thread can close it to end the feed at once."""
         params: dict[str, Any] = {"feed": "continuous", "heartbeat": heartbeat_ms,
                                   "include_docs": json.dumps(include_docs)}
         if since is not None:
@@ -234,6 +236,8 @@ class Database:
                 headers={"Accept-Encoding": "identity"}, timeout=(5, read_timeout))
         except requests.RequestException as exc:
             raise CouchUnavailable(f"CouchDB feed {self.name}: {type(exc).__name__}") from None
+        if on_open:
+            on_open(resp)
         with resp:
             _raise_for(resp)
             try:

@@ -22,6 +22,7 @@ import logging
 import os
 import queue
 import random
+import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -95,20 +96,38 @@ class Checkpoint:
 
 class ChangeFeed(threading.Thread):
     """Follows the filtered continuous `_changes` of one buffer db into a queue; reconnects
-    with backoff when CouchDB goes away, continuing from the last seq it saw."""
+    with backoff when CouchDB goes away, continuing from the last seq it saw.
 
-    def __init__(self, db: Database, since, out: queue.Queue, stop: threading.Event, heartbeat_ms: int = 5000):
+    The heartbeat is short (1 s) because pouchdb-server sends no response headers before the
+    first line: until then the connection cannot be closed from outside, so it bounds how long
+    a stop waits."""
+
+    def __init__(self, db: Database, since, out: queue.Queue, stop: threading.Event, heartbeat_ms: int = 1000):
         super().__init__(name=f"feed-{db.name}", daemon=True)
         self.db, self.since, self.out, self.stop_event = db, since, out, stop
         self.heartbeat_ms = heartbeat_ms
         self.connected = threading.Event()
         self.last_change_at = None
+        self._response = None
+
+    def close(self) -> None:
+        """End the feed now (closing its connection) instead of at the next heartbeat."""
+        self.stop_event.set()
+        resp = self._response
+        sock = getattr(getattr(getattr(resp, "raw", None), "connection", None), "sock", None)
+        if sock is not None:
+            try:
+                # a blocked read wakes up at once with end-of-stream (close() alone would not)
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def run(self) -> None:
         delay = 0.2
         while not self.stop_event.is_set():
             try:
-                stream = self.db.follow(since=self.since, filter="buffer/pending", heartbeat_ms=self.heartbeat_ms)
+                stream = self.db.follow(since=self.since, filter="buffer/pending", heartbeat_ms=self.heartbeat_ms,
+                                        on_open=lambda resp: setattr(self, "_response", resp))
                 for change in stream:
                     if not self.connected.is_set():
                         self.connected.set()
@@ -123,6 +142,8 @@ class ChangeFeed(threading.Thread):
                     self.out.put(("change", change.get("doc"), change["seq"]))
                 # server closed the feed normally: go round again
             except (CouchUnavailable, CouchError) as exc:
+                if self.stop_event.is_set():
+                    return
                 if self.connected.is_set():
                     log.warning("changes feed of %s lost: %s; reconnecting", self.db.name, exc)
                 self.connected.clear()
@@ -432,9 +453,14 @@ class Worker:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
+        for p in self.pillows:
+            if p.feed is not None:
+                p.feed.close()
         for t in self.threads:
             t.join(timeout)
         for p in self.pillows:
+            if p.feed is not None:
+                p.feed.join(timeout)
             p.processor.close()
 
     def run_forever(self) -> None:
