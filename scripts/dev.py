@@ -3,6 +3,8 @@
 
     python3 scripts/dev.py run    set everything up and run the sidecar on the local default
     python3 scripts/dev.py test   set everything up and run the test suite (extra args go to pytest)
+    python3 scripts/dev.py bench  set everything up and print the performance figures (extra args go to
+                                  bench/run.py, e.g. --quick; see docs/benchmarks.md)
 
 Set-up (both): a virtualenv in .venv with the Python packages, pouchdb-server from package-lock.json.
 `run` then starts, unless .env / the environment point elsewhere: pouchdb-server on disk
@@ -167,8 +169,12 @@ def test(args: list[str]) -> int:
     return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=ROOT).returncode
 
 
+def bench(args: list[str]) -> int:
+    return subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), *args], cwd=ROOT).returncode
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test", "bench"):
         print(__doc__)
         return 2
     if not in_venv():
@@ -176,7 +182,7 @@ def main() -> int:
         ensure_node_env()
         os.execv(str(VPY), [str(VPY), __file__, *sys.argv[1:]])
     command, rest = sys.argv[1], sys.argv[2:]
-    return run(rest) if command == "run" else test(rest)
+    return {"run": run, "test": test, "bench": bench}[command](rest)
 
 
 if __name__ == "__main__":

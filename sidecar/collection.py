@@ -11,7 +11,6 @@ Per instance (several Radarr/Sonarr may hold the same title) the doc keeps
 """
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -114,7 +113,9 @@ def merge(existing: dict | None, kind: str, external_id: int, source: str, *,
       merged into instances[instance]; remove_instance: the title left that instance;
       set_fields: event flags such as {"grabbed": True} or {"requested": {...}}.
     """
-    doc = copy.deepcopy(existing) if existing else {
+    # a copy two levels deep is enough: below `instances` entries are replaced, never changed in
+    # place (copy.deepcopy of 12,000 docs cost ~10 % of an unchanged reconcile)
+    doc = {**existing, "instances": dict(existing.get("instances") or {})} if existing else {
         "_id": doc_id(kind, external_id), "type": kind,
         ("tmdbId" if kind == "movie" else "tvdbId"): external_id,
         "instances": {}, "hasFile": False, "grabbed": False, "created_at": now_iso(),

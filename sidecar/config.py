@@ -56,7 +56,7 @@ class Settings:
     claim_timeout: float = 300.0  # a `processing` claim older than this is taken over
     retry_base: float = 10.0  # first retry delay; doubles each attempt
     retry_max: float = 3600.0  # cap of the retry delay
-    scan_interval: float = 1.0  # how often due retries / stale claims are looked for
+    scan_interval: float = 5.0  # how often (when idle) due retries / stale claims are looked for
     batch_size: int = 200  # most buffer items claimed / moved in one _bulk_docs
     max_body_bytes: int = 1_000_000  # webhook bodies larger than this get 413
     cors_origins: tuple[str, ...] = ()
@@ -207,7 +207,7 @@ def load_settings(env: dict | None = None, dotenv_path: str | None = ".env") -> 
         claim_timeout=_float(env, "CLAIM_TIMEOUT", 300.0),
         retry_base=_float(env, "RETRY_BASE", 10.0),
         retry_max=_float(env, "RETRY_MAX", 3600.0),
-        scan_interval=_float(env, "SCAN_INTERVAL", 1.0),
+        scan_interval=_float(env, "SCAN_INTERVAL", 5.0),
         batch_size=max(1, _int(env, "BATCH_SIZE", 200)),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000),
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),

@@ -19,14 +19,16 @@ last result for /metrics of every process.
 """
 from __future__ import annotations
 
+import codecs
+import json
 import logging
+import re
 import socket
 import threading
 import time
 import uuid
 from typing import Any, Iterable, Iterator
 
-import ijson
 import requests
 from flask import Blueprint, current_app, jsonify
 
@@ -128,28 +130,71 @@ class ReconcileLock:
 
 # --------------------------------------------------------------------------- streaming a library
 
+_WS = re.compile(r"[ \t\n\r]*")
+
+
 def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
-    """The items of a JSON array arriving in chunks, each yielded as soon as it is complete
-    (ijson's C parser): a 10,000-title library is never held as one text or one list.
+    """The elements of a JSON array arriving in byte chunks, one at a time, so a 10,000-title
+    library never sits in memory as one parsed list. Each element is parsed by the stdlib's C
+    decoder (raw_decode). Written here rather than taken from ijson on purpose: ijson (yajl2_c)
+    took 0.91 s for a 30 MB Radarr listing against 0.5 s for this, which put the unchanged
+    reconcile over its goal (docs/benchmarks.md).
     Raises ValueError for anything but a whole JSON array (truncated, garbled, not an array)."""
-    items: list = ijson.sendable_list()
-    parser = ijson.items_coro(items, "item", use_float=True)
+    decoder = json.JSONDecoder()
+    text = codecs.getincrementaldecoder("utf-8")()
+    source = iter(chunks)
+    buf, pos, exhausted = "", 0, False
+
+    def more() -> bool:
+        nonlocal buf, pos, exhausted
+        if exhausted:
+            return False
+        chunk = next(source, None)
+        if chunk is None:
+            exhausted = True
+            tail = text.decode(b"", final=True)
+        else:
+            tail = text.decode(chunk)
+        buf, pos = buf[pos:] + tail, 0
+        return True
+
+    def skip_ws() -> str | None:
+        nonlocal pos
+        while True:
+            pos = _WS.match(buf, pos).end()
+            if pos < len(buf):
+                return buf[pos]
+            if not more():
+                return None
+
+    if skip_ws() != "[":
+        raise ValueError("not a JSON array")
+    pos += 1
     first = True
-    try:
-        for chunk in chunks:
-            if first and chunk.strip():
-                if not chunk.lstrip().startswith(b"["):
-                    raise ValueError("not a JSON array")
-                first = False
-            parser.send(chunk)
-            yield from items
-            del items[:]
-        if first:
-            raise ValueError("not a JSON array (empty body)")
-        parser.close()  # a truncated array fails here
-    except ijson.JSONError as exc:
-        raise ValueError(f"the array is broken or ended early: {exc}") from None
-    yield from items
+    while True:
+        ch = skip_ws()
+        if ch is None:
+            raise ValueError("the array ended early (truncated response)")
+        if ch == "]":
+            return
+        if not first:
+            if ch != ",":
+                raise ValueError(f"expected ',' at offset {pos}")
+            pos += 1
+            if skip_ws() is None:
+                raise ValueError("the array ended early (truncated response)")
+        while True:
+            try:
+                value, end = decoder.raw_decode(buf, pos)
+            except json.JSONDecodeError:
+                if more():
+                    continue  # the element is still arriving
+                raise ValueError("the array ended early (truncated response)") from None
+            if end == len(buf) and more():
+                continue  # a bare number could go on in the next chunk; parse again
+            break
+        pos, first = end, False
+        yield value
 
 
 def stream_library(client: ServarrClient) -> Iterator[dict]:

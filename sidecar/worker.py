@@ -36,6 +36,7 @@ from .couch import Couch, CouchError, CouchUnavailable, Database
 log = logging.getLogger(__name__)
 
 CLAIMABLE = ("new", "retry", "processing")
+MOVE_WINDOW = 0.05  # seconds: results finishing this close together share their CouchDB writes
 
 
 def iso(t: datetime) -> str:
@@ -192,9 +193,11 @@ class BufferProcessor:
         """Work off these buffer docs (stale versions are fine: the claim sorts them out).
         Returns how many were claimed.
 
-        A sliding window: items are claimed only as Radarr/Sonarr call slots free up, so a
-        worker never sits on claims it is not working on (another worker takes those, and a
-        crash strands no more than `arr_concurrency` items until their claims are taken over).
+        A sliding window: items are claimed only as Radarr/Sonarr call slots free up, at most
+        `arr_concurrency` ahead of the running calls (queued in the pool, so a freed slot starts
+        the next add without a CouchDB round trip), so a worker never sits on many claims it is
+        not working on (another worker takes those, and a crash strands no more than
+        2 × `arr_concurrency` items until their claims are taken over).
         """
         now = datetime.now(timezone.utc)
         seen, candidates = set(), []
@@ -203,11 +206,15 @@ class BufferProcessor:
                 seen.add(doc["_id"])
                 candidates.append(doc)
         claimed_count = 0
+        conc = self.settings.arr_concurrency
+        window = 2 * conc
         futures: dict[cf.Future, dict] = {}
-        while candidates or futures:
-            free = self.settings.arr_concurrency - len(futures)
-            if free > 0 and candidates:
-                chunk, candidates = candidates[:free], candidates[free:]
+        finished: dict[cf.Future, dict] = {}
+        first_done = 0.0
+        while candidates or futures or finished:
+            if candidates and len(futures) <= conc + conc // 2:
+                take = window - len(futures)
+                chunk, candidates = candidates[:take], candidates[take:]
                 try:
                     claimed = self._claim(chunk, datetime.now(timezone.utc))
                 except (CouchUnavailable, CouchError) as exc:
@@ -217,11 +224,20 @@ class BufferProcessor:
                 for doc in claimed:
                     futures[self.pool.submit(self._add, doc)] = doc
                     claimed_count += 1
-                if not futures:
-                    continue  # all of that chunk belonged to others: claim the next one
-            done, _ = cf.wait(futures, timeout=0.05, return_when=cf.FIRST_COMPLETED)
+            # what finishes within MOVE_WINDOW is recorded together (one collection write, one
+            # buffer delete); a lone item is recorded at once
+            if finished and (not futures or len(finished) >= conc or time.monotonic() - first_done >= MOVE_WINDOW):
+                self._finish(finished)
+                finished = {}
+                continue
+            if not futures:
+                continue  # all of that chunk belonged to others: claim the next one
+            timeout = first_done + MOVE_WINDOW - time.monotonic() if finished else 0.05
+            done, _ = cf.wait(futures, timeout=max(0.0, timeout), return_when=cf.FIRST_COMPLETED)
             if done:
-                self._finish({fut: futures.pop(fut) for fut in done})
+                if not finished:
+                    first_done = time.monotonic()
+                finished.update((fut, futures.pop(fut)) for fut in done)
         return claimed_count
 
     def _claim(self, docs: list[dict], now: datetime) -> list[dict]:
@@ -404,9 +420,15 @@ class BufferPillow:
                     break
             try:
                 docs = [doc for kind, doc, _ in batch if kind == "change"]
-                if any(kind == "reconnected" for kind, _, _ in batch) or time.monotonic() - last_scan >= self.settings.scan_interval:
+                reconnected = any(kind == "reconnected" for kind, _, _ in batch)
+                since_scan = time.monotonic() - last_scan
+                # the scan's view queries make CouchDB index every doc changed since the last
+                # one: never while the feed brings work (a burst would be indexed item by item)
+                # unless it has been busy for 30 scan intervals
+                idle = not docs and self.queue.empty()
+                if reconnected or since_scan >= self.settings.scan_interval * (1 if idle else 30):
                     # after a reconnect, catch up on everything; otherwise due retries and stale claims
-                    docs += self.processor.due_docs(include_new=any(k == "reconnected" for k, _, _ in batch))
+                    docs += self.processor.due_docs(include_new=reconnected)
                     last_scan = time.monotonic()
                 if docs:
                     self.processor.process(docs)

@@ -306,6 +306,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        # Kestrel has Nagle off. With it on, the body (our second send()) waits for the client's
+        # delayed ACK of the headers: ~40 ms added to every answer on Linux loopback
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         self.fake._conn_opened(self.connection)
 
     def finish(self):
