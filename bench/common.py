@@ -1,0 +1,458 @@
+"""Shared pieces of the benchmarks: the server, the fakes, sidecar processes, a changes
+follower that timestamps collection docs as they become visible, /proc readings, statistics.
+
+Everything runs over loopback on one machine. Timestamps are time.perf_counter() of the
+measuring process (bench/run.py), so "written" and "visible" are read off the same clock.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from sidecar.config import ArrInstance, Settings  # noqa: E402
+from sidecar.couch import Couch  # noqa: E402
+from sidecar.design import push_all  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+WEBHOOK_USER, WEBHOOK_PASSWORD = "radarr", "bench-hook-pw"
+RECONCILE_TOKEN = "bench-reconcile-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def say(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def pct(values: list[float], p: float) -> float:
+    """Percentile with linear interpolation between closest ranks (numpy's default)."""
+    xs = sorted(values)
+    if not xs:
+        return float("nan")
+    k = (len(xs) - 1) * p / 100
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+# --------------------------------------------------------------------------- /proc
+
+
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU time of a process (its threads included, its children not)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    # after the ")": state is field 3, utime field 14, stime field 15 (1-based in proc(5))
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def vm_kb(pid: int, key: str = "VmHWM") -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def machine_busy_seconds() -> float:
+    """CPU-seconds the whole machine has been busy (all cores), from /proc/stat."""
+    with open("/proc/stat") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal ...
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLK_TCK
+
+
+def own_cpu_seconds() -> float:
+    """CPU-seconds of this process and every child it has waited for (servers, workers, web,
+    gunicorn's workers through their master, the floor scripts)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+# --------------------------------------------------------------------------- the server
+
+
+class CouchServer:
+    """pouchdb-server via scripts/local_couch.start, on a free port, in a temp dir."""
+
+    def __init__(self, in_memory: bool = True):
+        import local_couch
+
+        self.in_memory = in_memory
+        self.tmp = tempfile.TemporaryDirectory(prefix="bench-pouchdb-")
+        self.port = free_port()
+        self.proc = local_couch.start(self.port, self.tmp.name, in_memory=in_memory)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.couch = Couch(self.url)
+
+    @property
+    def storage(self) -> str:
+        return "in-memory (memdown)" if self.in_memory else f"on disk (leveldown, {self.tmp.name})"
+
+    @property
+    def request_log(self) -> Path:
+        return Path(self.tmp.name) / "log.txt"
+
+    def log_offset(self) -> int:
+        try:
+            return self.request_log.stat().st_size
+        except OSError:
+            return 0
+
+    def requests_since(self, offset: int, dbs: dict[str, str]) -> dict[str, int]:
+        """Requests pouchdb-server logged (log.txt) after `offset`, by method and kind of path,
+        databases named by role (dbs: {name: role})."""
+        counts: dict[str, int] = {}
+        try:
+            with open(self.request_log, "rb") as fh:
+                fh.seek(offset)
+                data = fh.read().decode("utf-8", "replace")
+        except OSError:
+            return counts
+        for line in data.splitlines():
+            parts = line.split(" - - ", 1)
+            if len(parts) != 2:
+                continue
+            fields = parts[1].split()
+            if len(fields) < 2:
+                continue
+            method, path = fields[0], fields[1].split("?", 1)[0]
+            segs = path.strip("/").split("/")
+            db = dbs.get(segs[0], "other") if segs and segs[0] else "server"
+            rest = segs[1] if len(segs) > 1 else ""
+            if rest == "_design" and len(segs) > 3:
+                rest = f"_view/{segs[4] if len(segs) > 4 else segs[3]}"
+            elif rest == "_local":
+                rest = "_local"
+            elif rest and not rest.startswith("_"):
+                rest = "doc"
+            key = f"{method} {db}/{rest}".rstrip("/")
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def version(self) -> str:
+        try:
+            info = requests.get(self.url + "/", timeout=5).json()
+            return f"pouchdb-server {info.get('version', '?')}"
+        except Exception:
+            return "pouchdb-server"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.tmp.cleanup()
+
+
+# --------------------------------------------------------------------------- the fakes
+
+
+class FakeHost:
+    """Fake Radarr and Sonarr (tests/fakes/servarr.py) in a child process (bench/fakehost.py)."""
+
+    def __init__(self, as_is: bool = False):
+        self.as_is = as_is
+        cmd = [sys.executable, str(BENCH / "fakehost.py")] + (["--as-is"] if as_is else [])
+        self.proc = subprocess.Popen(cmd, cwd=ROOT,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        hello = json.loads(self.proc.stdout.readline())
+        self.radarr_url, self.radarr_key = hello["radarr"]["url"], hello["radarr"]["api_key"]
+        self.sonarr_url, self.sonarr_key = hello["sonarr"]["url"], hello["sonarr"]["api_key"]
+        self._lock = threading.Lock()
+
+    def _cmd(self, **cmd):
+        with self._lock:
+            self.proc.stdin.write(json.dumps(cmd) + "\n")
+            self.proc.stdin.flush()
+            answer = json.loads(self.proc.stdout.readline())
+        if not answer["ok"]:
+            raise RuntimeError(f"fakehost {cmd['op']}: {answer['error']}")
+        return answer["result"]
+
+    def reset(self):
+        return self._cmd(op="reset")
+
+    def set(self, fake: str, attr: str, value):
+        return self._cmd(op="set", fake=fake, attr=attr, value=value)
+
+    def add_many(self, fake: str, n: int, start_id: int = 1, has_file_every: int = 3):
+        return self._cmd(op="add_many", fake=fake, n=n, start_id=start_id, has_file_every=has_file_every)
+
+    def stats(self, fake: str) -> dict:
+        return self._cmd(op="stats", fake=fake)
+
+    def clear_log(self, fake: str):
+        return self._cmd(op="clear_log", fake=fake)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(json.dumps({"op": "stop"}) + "\n")
+                self.proc.stdin.flush()
+                self.proc.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+# --------------------------------------------------------------------------- settings and processes
+
+
+def make_settings(server: CouchServer, fakes: FakeHost, tag: str) -> Settings:
+    """Fresh databases (unique names) with the design docs pushed; production defaults for
+    every knob the benchmark does not name."""
+    prefix = f"bench_{tag}_{uuid.uuid4().hex[:6]}"
+    s = Settings(
+        couchdb_url=server.url,
+        movies_buffer_db=f"{prefix}_movies_buffer", movies_db=f"{prefix}_movies",
+        series_buffer_db=f"{prefix}_series_buffer", series_db=f"{prefix}_series",
+        radarr=(ArrInstance("radarr", "default", fakes.radarr_url, fakes.radarr_key, 1, "/movies"),),
+        sonarr=(ArrInstance("sonarr", "default", fakes.sonarr_url, fakes.sonarr_key, 1, "/tv"),),
+        webhook_user=WEBHOOK_USER, webhook_password=WEBHOOK_PASSWORD, reconcile_token=RECONCILE_TOKEN,
+        worker_id=f"bench-{prefix}",
+    )
+    push_all(s)
+    return s
+
+
+def drop_dbs(server: CouchServer, s: Settings) -> None:
+    for db in (s.movies_buffer_db, s.movies_db, s.series_buffer_db, s.series_db):
+        try:
+            server.couch.db(db).delete_db()
+        except Exception:
+            pass
+
+
+def sidecar_env(s: Settings, sidecar_root: Path, **extra) -> dict:
+    """Environment that makes `python -m sidecar ...` use these settings (like
+    tests/conftest.settings_env, but with the production timings)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("RADARR", "SONARR", "COUCHDB", "ARR_", "WEB_", "GUNICORN"))}
+    env.update({
+        "COUCHDB_URL": s.couchdb_url,
+        "MOVIES_BUFFER_DB": s.movies_buffer_db, "MOVIES_DB": s.movies_db,
+        "SERIES_BUFFER_DB": s.series_buffer_db, "SERIES_DB": s.series_db,
+        "WEBHOOK_USER": s.webhook_user, "WEBHOOK_PASSWORD": s.webhook_password or "",
+        "RECONCILE_TOKEN": s.reconcile_token or "",
+        "WORKER_ID": s.worker_id,
+        "PYTHONPATH": str(sidecar_root),
+        "PYTHONUNBUFFERED": "1",
+    })
+    for inst in s.radarr[:1] + s.sonarr[:1]:
+        env[f"{inst.kind.upper()}_URL"], env[f"{inst.kind.upper()}_API_KEY"] = inst.url, inst.api_key
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+@dataclasses.dataclass
+class Proc:
+    popen: subprocess.Popen
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+
+    def tail(self, n: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+def start_worker(s: Settings, logdir: Path, sidecar_root: Path, **env_extra) -> Proc:
+    log_path = logdir / f"worker-{s.worker_id}.log"
+    p = subprocess.Popen([sys.executable, "-m", "sidecar", "worker"], cwd=sidecar_root,
+                         env=sidecar_env(s, sidecar_root, **env_extra),
+                         stdout=open(log_path, "ab"), stderr=subprocess.STDOUT)
+    return Proc(p, log_path)
+
+
+def start_web(s: Settings, logdir: Path, sidecar_root: Path, workers: int | None = None,
+              **env_extra) -> tuple[Proc, str]:
+    """`python -m sidecar web` (gunicorn) on a free port, with its default worker count unless
+    `workers` is given; waits for /healthz."""
+    port = free_port()
+    log_path = logdir / f"web-{s.worker_id}.log"
+    cmd = [sys.executable, "-m", "sidecar", "web", "--bind", f"127.0.0.1:{port}"]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    p = subprocess.Popen(cmd, cwd=sidecar_root,
+                         env=sidecar_env(s, sidecar_root, **env_extra),
+                         stdout=open(log_path, "ab"), stderr=subprocess.STDOUT)
+    proc, url = Proc(p, log_path), f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if p.poll() is not None:
+            raise RuntimeError(f"web exited with {p.returncode}:\n{proc.tail()}")
+        try:
+            if requests.get(url + "/healthz", timeout=1).ok and children(p.pid):
+                return proc, url
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    proc.stop()
+    raise RuntimeError(f"web did not answer /healthz within 30 s:\n{proc.tail()}")
+
+
+# --------------------------------------------------------------------------- changes follower
+
+
+class Follower(threading.Thread):
+    """Follows a database's continuous _changes (Accept-Encoding: identity: pouchdb-server
+    buffers gzipped feeds) from its current update_seq and records, per doc id, the
+    perf_counter() at which its first change (or its first deletion) arrived."""
+
+    def __init__(self, url: str, db: str, deletions: bool = False):
+        super().__init__(name=f"follow-{db}", daemon=True)
+        self.url, self.db, self.deletions = url.rstrip("/"), db, deletions
+        self.seen: dict[str, float] = {}
+        self.cond = threading.Condition()
+        self.stop_event = threading.Event()
+        self.error: Exception | None = None
+        self.ready = threading.Event()
+        self.session = requests.Session()
+        self.since = self.session.get(f"{self.url}/{db}", timeout=10).json()["update_seq"]
+
+    def run(self) -> None:
+        try:
+            with self.session.get(f"{self.url}/{self.db}/_changes",
+                                  params={"feed": "continuous", "since": self.since, "heartbeat": 500},
+                                  headers={"Accept-Encoding": "identity"}, stream=True,
+                                  timeout=(5, 30)) as resp:
+                resp.raise_for_status()
+                self.ready.set()
+                buf = b""
+                for chunk in resp.iter_content(chunk_size=None):
+                    now = time.perf_counter()
+                    if self.stop_event.is_set():
+                        return
+                    buf += chunk
+                    *lines, buf = buf.split(b"\n")
+                    fresh = False
+                    for line in lines:
+                        if not line.strip():
+                            continue
+                        change = json.loads(line)
+                        doc_id = change.get("id")
+                        if not doc_id or doc_id.startswith("_design/"):
+                            continue
+                        if self.deletions and not change.get("deleted"):
+                            continue
+                        if doc_id not in self.seen:
+                            self.seen[doc_id] = now
+                            fresh = True
+                    if fresh:
+                        with self.cond:
+                            self.cond.notify_all()
+        except Exception as exc:  # surfaced by wait_for
+            if not self.stop_event.is_set():
+                self.error = exc
+            self.ready.set()
+            with self.cond:
+                self.cond.notify_all()
+
+    def wait_for(self, doc_id: str, timeout: float) -> float | None:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while doc_id not in self.seen:
+                if self.error:
+                    raise RuntimeError(f"follower of {self.db} failed: {self.error}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+        return self.seen[doc_id]
+
+    def wait_count(self, n: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.seen) < n:
+                if self.error:
+                    raise RuntimeError(f"follower of {self.db} failed: {self.error}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(min(left, 1.0))
+        return True
+
+    def close(self) -> None:
+        self.stop_event.set()
+        self.session.close()
+
+
+def follow(url: str, db: str, deletions: bool = False) -> Follower:
+    f = Follower(url, db, deletions)
+    f.start()
+    f.ready.wait(10)
+    if f.error:
+        raise RuntimeError(f"cannot follow {db}: {f.error}")
+    return f
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def movie_request(tmdb_id: int, action: str = "download") -> dict:
+    return {"_id": f"tmdb:{tmdb_id}", "type": "movie", "tmdbId": tmdb_id, "title": f"Movie {tmdb_id}",
+            "year": 2001, "action": action, "requested_at": "2026-11-25T10:00:00Z", "requested_by": "bench"}
+
+
+def wait_http_idle(proc: Proc, seconds: float = 0.5) -> None:
+    """Give a freshly started process a moment to settle (imports, connections)."""
+    time.sleep(seconds)
