@@ -45,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             start_http_server(args.metrics_port, addr="0.0.0.0")
         worker = Worker(settings)
         signal.signal(signal.SIGTERM, lambda *_: worker.stop_event.set())
-        worker.run_forever()
-        return 0
+        return 0 if worker.run_forever() else 1
     if args.command == "web":
         os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", args.bind, "--workers",
                                    str(args.workers), "--threads", "8", "--timeout", "300",

@@ -116,13 +116,6 @@ class ServarrClient:
         found = self._json("GET", self.resource, params={self.id_field: external_id})
         return found[0] if found else None
 
-    def list_all(self) -> list[dict]:
-        """The whole library (unpaginated in both apps)."""
-        body = self._json("GET", self.resource, timeout=max(self.timeout, 120))
-        if not isinstance(body, list):
-            raise TransientArrError("bad_response", f"{self.name} /{self.resource} did not return a list")
-        return body
-
     def open_listing(self) -> requests.Response:
         """GET the whole library unread (stream=True), for parsing it item by item."""
         return self._call("GET", self.resource, timeout=max(self.timeout, 120), stream=True)
@@ -164,7 +157,10 @@ class ServarrClient:
                 if existing is not None:
                     return existing, False
             raise
-        return resp.json(), True
+        try:
+            return resp.json(), True
+        except ValueError:
+            raise TransientArrError("bad_response", f"{self.name} answered {resp.status_code} with a body that is not JSON") from None
 
     def _make_wanted(self, existing: dict, item: dict) -> dict:
         if existing.get("monitored"):

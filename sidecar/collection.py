@@ -16,13 +16,25 @@ from typing import Any, Callable
 
 from .couch import Database
 
-STATUSES = ("wanted", "monitored", "unmonitored", "grabbed", "partial", "downloaded", "removed")
 # fields whose change alone is not news (so merge stays idempotent)
 _BOOKKEEPING = ("updated_at", "source", "_rev")
 
 
+def iso(t: datetime) -> str:
+    """UTC time as CouchDB docs here store it: sortable text, milliseconds, Z."""
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return iso(datetime.now(timezone.utc))
+
+
+def requested_from(buffer_doc: dict) -> dict:
+    """What the collection keeps of the wish a title came from."""
+    requested = {"action": buffer_doc.get("action"), "at": buffer_doc.get("requested_at")}
+    if buffer_doc.get("requested_by"):
+        requested["by"] = buffer_doc["requested_by"]
+    return requested
 
 
 def doc_id(kind: str, external_id: int) -> str:
@@ -121,8 +133,10 @@ def merge(existing: dict | None, kind: str, external_id: int, source: str, *,
         "instances": {}, "hasFile": False, "grabbed": False, "created_at": now_iso(),
     }
     doc.setdefault("instances", {})
+    id_field = "tmdbId" if kind == "movie" else "tvdbId"
     for key, value in (facts or {}).items():
-        if value is not None:
+        # the id the doc is keyed by never changes (the collection's validate checks _id against it)
+        if value is not None and key != id_field:
             doc[key] = value
     if instance and entry is not None:
         current = doc["instances"].get(instance, {})
@@ -145,13 +159,9 @@ def merge(existing: dict | None, kind: str, external_id: int, source: str, *,
 Change = Callable[[dict | None], dict | None]
 
 
-def apply_changes(db: Database, changes: dict[str, Change], extra_docs: list[dict] | None = None,
-                  attempts: int = 5) -> dict[str, str]:
+def apply_changes(db: Database, changes: dict[str, Change], attempts: int = 5) -> dict[str, str]:
     """Apply per-id changes (each maps the current doc or None to a new doc or None) with
     `_bulk_docs`, re-reading and re-applying on conflict. Returns {id: "written"|"unchanged"|error}.
-
-    `extra_docs` ride along in the first bulk request (the worker's buffer deletes go to another
-    database, so it does not use this; kept for callers writing related docs in one go).
     """
     outcome: dict[str, str] = {}
     pending = dict(changes)
@@ -170,8 +180,7 @@ def apply_changes(db: Database, changes: dict[str, Change], extra_docs: list[dic
                 else:
                     new.pop("_rev", None)
                 writes.append(new)
-        results = db.bulk_docs(writes + (extra_docs or []))
-        extra_docs = None
+        results = db.bulk_docs(writes)
         retry = {}
         for doc in writes:
             r = results.get(doc["_id"], {})

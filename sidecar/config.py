@@ -57,7 +57,7 @@ class Settings:
     retry_base: float = 10.0  # first retry delay; doubles each attempt
     retry_max: float = 3600.0  # cap of the retry delay
     scan_interval: float = 5.0  # how often (when idle) due retries / stale claims are looked for
-    batch_size: int = 200  # most buffer items claimed / moved in one _bulk_docs
+    batch_size: int = 200  # most feed changes taken in one pass of the worker
     max_body_bytes: int = 1_000_000  # webhook bodies larger than this get 413
     cors_origins: tuple[str, ...] = ()
     public_couchdb_url: str | None = None  # CouchDB as a browser reaches it (the page's config.json)

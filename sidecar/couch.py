@@ -102,12 +102,6 @@ class Couch:
     def db(self, name: str) -> "Database":
         return Database(self, name)
 
-    def up(self) -> bool:
-        try:
-            return self.request("GET", "/", timeout=3).ok
-        except CouchUnavailable:
-            return False
-
 
 class Database:
     def __init__(self, couch: Couch, name: str):
@@ -202,13 +196,6 @@ class Database:
              for k, v in params.items()}
         return self.couch.json("GET", self._p(f"_design/{ddoc}/_view/{view}"), params=q)
 
-    # --- checkpoints (_local docs are neither replicated nor in _changes)
-    def get_local(self, name: str) -> dict | None:
-        return self.get(f"_local/{name}")
-
-    def put_local(self, doc: dict) -> None:
-        self.put(doc)
-
     # --- changes
     def changes(self, **params: Any) -> dict:
         """One normal (non-continuous) _changes request."""
@@ -252,6 +239,8 @@ class Database:
                             yield None
                             continue
                         change = json.loads(line)
+                        if "error" in change:  # CouchDB 3 reports a failing filter or a deleted db in the feed
+                            raise CouchError(200, str(change["error"]), str(change.get("reason", "")))
                         if "last_seq" in change and "id" not in change:
                             return  # the server ended the feed
                         yield change

@@ -49,11 +49,14 @@ def readyz():
     except (CouchUnavailable, CouchError) as exc:
         checks["couchdb"] = f"unreachable: {exc}"
     for inst in settings.radarr + settings.sonarr:
+        client = client_for(inst, timeout=3)
         try:
-            client_for(inst, timeout=3).status()
+            client.status()
             checks[f"{inst.kind}:{inst.name}"] = "ok"
         except ArrError as exc:
             checks[f"{inst.kind}:{inst.name}"] = f"{exc.code}: {exc.message}"
+        finally:
+            client.session.close()
     ready = all(v == "ok" for v in checks.values())
     return jsonify(ready=ready, checks=checks), (200 if ready else 503)
 

@@ -229,6 +229,8 @@ class KindReconcile:
         # doc id -> {instance name: (facts, entry)}: only what the collection docs hold
         self.library: dict[str, dict[str, tuple[dict, dict]]] = {}
         self.complete: set[str] = set()  # instances whose listing finished: only these can lose titles
+        # when each listing started: a doc a webhook or the worker wrote after that knows better
+        self.listed_at: dict[str, str] = {}
         self._writes: list[dict] = []
         self._pending: dict[str, dict] = {}  # id -> library entries of the docs in _writes
         self._last_progress = time.monotonic()
@@ -243,6 +245,7 @@ class KindReconcile:
         t0 = time.monotonic()
         count = 0
         client = client_for(inst, timeout=self.settings.arr_timeout)
+        self.listed_at[inst.name] = now_iso()
         try:
             for res in stream_library(client):
                 external_id = res.get(self.id_field)
@@ -311,6 +314,8 @@ class KindReconcile:
             external_id = next(iter(entries.values()))[0].get(self.id_field)
         doc, changed = existing, False
         for name in sorted(entries):
+            if self._newer_than_listing(existing, name):
+                continue
             facts, entry = entries[name]
             # a file now: any earlier Grab is over; otherwise keep grabbed (no queue info here)
             flags = {"grabbed": False} if entry.get("hasFile") else None
@@ -319,11 +324,17 @@ class KindReconcile:
             if new is not None:
                 doc, changed = new, True
         for name in list(((doc or {}).get("instances") or {})):
-            if name in self.complete and name not in entries:
+            if name in self.complete and name not in entries and not self._newer_than_listing(existing, name):
                 new = merge(doc, self.kind, external_id, "reconcile", remove_instance=name)
                 if new is not None:
                     doc, changed = new, True
         return doc if changed else None
+
+    def _newer_than_listing(self, existing: dict | None, instance: str) -> bool:
+        """True when someone else (the worker, a webhook) wrote the doc after this instance's
+        listing began: the listing is older news, so it neither overwrites nor removes."""
+        return (existing is not None and existing.get("source") != "reconcile"
+                and (existing.get("updated_at") or "") > self.listed_at.get(instance, "~"))
 
     def _queue(self, new: dict, existing: dict | None, entries: dict) -> None:
         self._writes.append(new)

@@ -45,7 +45,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from . import metrics
 from .arr import ArrError, client_for
 from .auth import require_basic_auth
-from .collection import apply_changes, doc_id, facts_from_resource, merge
+from .collection import apply_changes, doc_id, facts_from_resource, merge, requested_from
 from .config import ArrInstance, Settings
 from .couch import Conflict, CouchError, CouchUnavailable, NotFound
 
@@ -435,13 +435,6 @@ def _lookup(hook: Hook, external_id: int) -> dict | None:
     return found
 
 
-def _requested(buffer_doc: dict) -> dict:
-    requested = {"action": buffer_doc.get("action"), "at": buffer_doc.get("requested_at")}
-    if buffer_doc.get("requested_by"):
-        requested["by"] = buffer_doc["requested_by"]
-    return requested
-
-
 def _fulfilled(doc: dict | None, instance: str) -> bool:
     """The request is done when the title is monitored, grabbed or has a file in that instance
     (what the worker treats as done too: an existing monitored title is not added again)."""
@@ -492,7 +485,7 @@ def _apply(hook: Hook, upd: Update) -> None:
         if buffer_doc is not None and _fulfilled(current, name):
             seen["completes"] = True
             with_request = merge(current, kind, upd.external_id, "webhook",
-                                 set_fields={"requested": _requested(buffer_doc)})
+                                 set_fields={"requested": requested_from(buffer_doc)})
             new = with_request or new
         seen["doc"] = new or existing
         return new

@@ -29,18 +29,13 @@ from datetime import datetime, timedelta, timezone
 
 from . import metrics
 from .arr import ArrError, PermanentArrError, ServarrClient, TransientArrError, client_for
-from .collection import apply_changes, facts_from_resource, merge, now_iso
+from .collection import apply_changes, facts_from_resource, iso, merge, now_iso, requested_from
 from .config import Settings
 from .couch import Couch, CouchError, CouchUnavailable, Database
 
 log = logging.getLogger(__name__)
 
-CLAIMABLE = ("new", "retry", "processing")
 MOVE_WINDOW = 0.05  # seconds: results finishing this close together share their CouchDB writes
-
-
-def iso(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def parse_iso(s: str | None) -> datetime | None:
@@ -108,7 +103,6 @@ class ChangeFeed(threading.Thread):
         self.db, self.since, self.out, self.stop_event = db, since, out, stop
         self.heartbeat_ms = heartbeat_ms
         self.connected = threading.Event()
-        self.last_change_at = None
         self._response = None
 
     def close(self) -> None:
@@ -139,13 +133,14 @@ class ChangeFeed(threading.Thread):
                     if change is None:
                         continue
                     self.since = change["seq"]
-                    self.last_change_at = time.time()
                     self.out.put(("change", change.get("doc"), change["seq"]))
                 # server closed the feed normally: go round again
-            except (CouchUnavailable, CouchError) as exc:
+            except Exception as exc:  # CouchDB trouble or a bug: never let the feed die silently
                 if self.stop_event.is_set():
                     return
-                if self.connected.is_set():
+                if not isinstance(exc, (CouchUnavailable, CouchError)):
+                    log.exception("changes feed of %s failed; reconnecting", self.db.name)
+                elif self.connected.is_set():
                     log.warning("changes feed of %s lost: %s; reconnecting", self.db.name, exc)
                 self.connected.clear()
                 metrics.FEED_RECONNECTS.labels(self.db.name).inc()
@@ -166,6 +161,9 @@ class BufferProcessor:
         self.worker_id = settings.worker_id
         self.clients: dict[str, ServarrClient] = {
             i.name: client_for(i, settings.arr_timeout) for i in settings.instances(self.arr_kind)}
+        # set when CouchDB failed mid-pass: new items may have been skipped, so the next scan
+        # looks at every pending item, not only due retries and stale claims
+        self.needs_full_scan = False
         self.pool = cf.ThreadPoolExecutor(max_workers=settings.arr_concurrency, thread_name_prefix=f"arr-{kind}")
 
     # --- which docs are ours to take
@@ -196,8 +194,9 @@ class BufferProcessor:
         A sliding window: items are claimed only as Radarr/Sonarr call slots free up, at most
         `arr_concurrency` ahead of the running calls (queued in the pool, so a freed slot starts
         the next add without a CouchDB round trip), so a worker never sits on many claims it is
-        not working on (another worker takes those, and a crash strands no more than
-        2 × `arr_concurrency` items until their claims are taken over).
+        not working on (another worker takes those, and a crash strands at most about
+        3 × `arr_concurrency` items — running, queued, and finished but not yet recorded — until
+        their claims are taken over).
         """
         now = datetime.now(timezone.utc)
         seen, candidates = set(), []
@@ -221,6 +220,7 @@ class BufferProcessor:
                     # finish what is in flight; the rest is found again by the feed or the scan
                     log.warning("claiming failed (%s); leaving %d items for a later pass", exc, len(candidates) + len(chunk))
                     claimed, candidates = [], []
+                    self.needs_full_scan = True
                 for doc in claimed:
                     futures[self.pool.submit(self._add, doc)] = doc
                     claimed_count += 1
@@ -266,7 +266,7 @@ class BufferProcessor:
         instance = self.settings.instance(self.arr_kind, name)
         if instance is None:
             if name and self.settings.instances(self.arr_kind):
-                return name or "", None, PermanentArrError(
+                return name, None, PermanentArrError(
                     "unknown_instance", f"no {self.arr_kind.capitalize()} instance named {name!r} is configured")
             return name or "default", None, TransientArrError(
                 "not_configured", f"no {self.arr_kind.capitalize()} is configured ({self.arr_kind.upper()}_URL)")
@@ -300,34 +300,36 @@ class BufferProcessor:
                 moves.append((doc, instance, resource))
             else:
                 failures.append((doc, error))
-        try:
-            if moves:
-                self._move(moves)
-            if failures:
-                self._record_failures(failures)
-        except (CouchUnavailable, CouchError) as exc:
-            # the items stay `processing` under our claim; the next scan takes them up again
-            log.warning("could not record results in CouchDB (%s); items stay claimed for a later pass", exc)
+        # each recorded on its own: a failure of one leaves the other's items to a later pass only
+        for record, items in ((self._move, moves), (self._record_failures, failures)):
+            if not items:
+                continue
+            try:
+                record(items)
+            except (CouchUnavailable, CouchError) as exc:
+                # the items stay `processing` under our claim; the next scan takes them up again
+                log.warning("could not record results in CouchDB (%s); items stay claimed for a later pass", exc)
+                self.needs_full_scan = True
 
     def _move(self, moves: list[tuple[dict, str, dict]]) -> None:
         def change_for(doc, instance, resource):
             got = facts_from_resource(self.kind, resource)
-            requested = {"action": doc.get("action"), "at": doc.get("requested_at")}
-            if doc.get("requested_by"):
-                requested["by"] = doc["requested_by"]
             return lambda existing: merge(existing, self.kind, int(doc[self.id_field]), "worker",
                                           facts=got["facts"], instance=instance, entry=got["entry"],
-                                          set_fields={"requested": requested})
+                                          set_fields={"requested": requested_from(doc)})
 
         outcome = apply_changes(self.collection, {doc["_id"]: change_for(doc, i, r) for doc, i, r in moves})
         crash_point("after_collection_write")
-        deletes = []
+        deletes, refused = [], []
         for doc, _, _ in moves:
             result = outcome.get(doc["_id"], "")
             if result in ("written", "unchanged"):
                 deletes.append({"_id": doc["_id"], "_rev": doc["_rev"], "_deleted": True})
             else:
-                log.warning("collection write of %s failed (%s); will retry", doc["_id"], result)
+                # a retry with backoff and the reason on the doc, not a silent loop in `processing`
+                refused.append((doc, TransientArrError("collection_write", f"the collection refused the doc: {result}")))
+        if refused:
+            self._record_failures(refused)
         results = self.buffer.bulk_docs(deletes)
         for d in deletes:
             r = results.get(d["_id"], {})
@@ -346,8 +348,9 @@ class BufferProcessor:
             d.pop("claimed_at", None)
             if error.transient:
                 attempts = int(d.get("attempts") or 1)
-                delay = min(self.settings.retry_base * 2 ** (attempts - 1), self.settings.retry_max)
-                delay *= random.uniform(0.8, 1.2)  # jitter: a burst of failures does not retry in lockstep
+                # jitter: a burst of failures does not retry in lockstep; the cap holds after it
+                delay = min(self.settings.retry_base * 2 ** (attempts - 1) * random.uniform(0.8, 1.2),
+                            self.settings.retry_max)
                 d["state"] = "retry"
                 d["next_attempt_at"] = iso(now + timedelta(seconds=delay))
                 log.info("%s: %s; retry %d in %.1f s", d["_id"], error, attempts, delay)
@@ -426,9 +429,12 @@ class BufferPillow:
                 # one: never while the feed brings work (a burst would be indexed item by item)
                 # unless it has been busy for 30 scan intervals
                 idle = not docs and self.queue.empty()
-                if reconnected or since_scan >= self.settings.scan_interval * (1 if idle else 30):
-                    # after a reconnect, catch up on everything; otherwise due retries and stale claims
-                    docs += self.processor.due_docs(include_new=reconnected)
+                full = reconnected or self.processor.needs_full_scan
+                if full or since_scan >= self.settings.scan_interval * (1 if idle else 30):
+                    # after a reconnect or a failed pass, catch up on everything; otherwise due
+                    # retries and stale claims
+                    self.processor.needs_full_scan = False
+                    docs += self.processor.due_docs(include_new=full)
                     last_scan = time.monotonic()
                 if docs:
                     self.processor.process(docs)
@@ -436,8 +442,12 @@ class BufferPillow:
                 if seqs and (self.queue.empty() or time.monotonic() - self.checkpoint.saved_at > 1.0):
                     self.checkpoint.save(seqs[-1])
                 metrics.CHANGES_LAG.labels(self.buffer.name).set(self.queue.qsize())
-            except (CouchUnavailable, CouchError) as exc:
-                log.warning("%s: CouchDB trouble (%s); carrying on", self.buffer.name, exc)
+            except Exception as exc:  # CouchDB trouble or a bug: the pillow carries on either way
+                if isinstance(exc, (CouchUnavailable, CouchError)):
+                    log.warning("%s: CouchDB trouble (%s); carrying on", self.buffer.name, exc)
+                else:
+                    log.exception("%s: unexpected error; carrying on", self.buffer.name)
+                self.processor.needs_full_scan = True
                 self.stop.wait(1.0)
 
     def _until_ready(self, fn):
@@ -485,12 +495,18 @@ class Worker:
                 p.feed.join(timeout)
             p.processor.close()
 
-    def run_forever(self) -> None:
+    def run_forever(self) -> bool:
+        """Run until stopped; False if a pillow died, so the process exits for its supervisor
+        to restart it rather than running half its job."""
         self.start()
         try:
-            while any(t.is_alive() for t in self.threads):
+            while all(t.is_alive() for t in self.threads):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         finally:
             self.stop()
+        if not self.stop_event.is_set():
+            log.error("a pillow thread stopped; exiting so the worker is restarted")
+            return False
+        return True

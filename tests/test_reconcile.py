@@ -315,3 +315,23 @@ def test_streamed_array_parses_like_json_loads(chunk):
 def test_streamed_array_refuses_broken_input(raw):
     with pytest.raises(ValueError):
         list(iter_json_array([raw]))
+
+
+def test_a_title_written_after_the_listing_began_is_neither_removed_nor_overwritten(couch, settings, fake_radarr):
+    from sidecar.couch import Couch
+
+    fake_radarr.add_many(3)
+    result = {"errors": [], "instances": {}, "added": 0, "updated": 0, "removed": 0, "unchanged": 0, "write_errors": 0}
+    kr = KindReconcile(settings, Couch(settings.couchdb_url, settings.couch_auth), "movie", "radarr", result)
+    kr.read_libraries()
+    # meanwhile the worker adds tmdb:777 (not in the listing just read) and a Download webhook
+    # marks tmdb:1 downloaded
+    db = couch.db(settings.movies_db)
+    db.put(merge(None, "movie", 777, "worker", facts={"title": "Late"}, instance="default",
+                 entry={"id": 99, "monitored": True, "hasFile": False}))
+    db.put(merge(None, "movie", 1, "webhook:Download", facts={"title": "Movie 1"}, instance="default",
+                 entry={"id": 1, "monitored": True, "hasFile": True}))
+    kr.reconcile_collection()
+    assert db.get("tmdb:777")["status"] == "wanted"  # not tombstoned by the older listing
+    assert db.get("tmdb:1")["status"] == "downloaded"  # not put back to wanted
+    assert db.get("tmdb:2") is not None and db.get("tmdb:3") is not None

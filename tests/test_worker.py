@@ -196,3 +196,17 @@ def test_burst_is_moved_in_batches(settings, couch, fake_radarr, start_worker):
     wait_for(lambda: db.all_docs(include_docs=False, startkey="tmdb:", endkey="tmdb:\ufff0") == [],
              timeout=30, message="buffer emptied")
     assert sum(fake_radarr.creations.values()) == 100
+
+
+def test_collection_refusing_the_doc_means_retry_with_reason_not_a_stuck_claim(settings, couch, fake_radarr, start_worker):
+    coll = couch.db(settings.movies_db)
+    coll.put({"_id": "_design/refuse_620", "validate_doc_update":
+              "function (n) { if (n._id === 'tmdb:620') throw({forbidden: 'not this one'}); }"})
+    start_worker()
+    db = couch.db(settings.movies_buffer_db)
+    db.put(movie_request(620))
+    doc = wait_for(lambda: (d := db.get("tmdb:620")) and d.get("state") == "retry" and d, message="retry")
+    assert doc["last_error"]["code"] == "collection_write" and "not this one" in doc["last_error"]["message"]
+    coll.delete("_design/refuse_620", coll.get("_design/refuse_620")["_rev"])
+    wait_for(lambda: moved(couch, settings, "tmdb:620"), timeout=15, message="moved once the collection takes it")
+    assert fake_radarr.creations[620] == 1
