@@ -27,7 +27,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from sidecar.config import ArrInstance, Settings  # noqa: E402
+from sidecar.config import ArrInstance, Settings, to_env  # noqa: E402
 from sidecar.couch import Couch  # noqa: E402
 from sidecar.design import push_all  # noqa: E402
 
@@ -274,18 +274,8 @@ def sidecar_env(s: Settings, sidecar_root: Path, **extra) -> dict:
     tests/conftest.settings_env, but with the production timings)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("RADARR", "SONARR", "COUCHDB", "ARR_", "WEB_", "GUNICORN"))}
-    env.update({
-        "COUCHDB_URL": s.couchdb_url,
-        "MOVIES_BUFFER_DB": s.movies_buffer_db, "MOVIES_DB": s.movies_db,
-        "SERIES_BUFFER_DB": s.series_buffer_db, "SERIES_DB": s.series_db,
-        "WEBHOOK_USER": s.webhook_user, "WEBHOOK_PASSWORD": s.webhook_password or "",
-        "RECONCILE_TOKEN": s.reconcile_token or "",
-        "WORKER_ID": s.worker_id,
-        "PYTHONPATH": str(sidecar_root),
-        "PYTHONUNBUFFERED": "1",
-    })
-    for inst in s.radarr[:1] + s.sonarr[:1]:
-        env[f"{inst.kind.upper()}_URL"], env[f"{inst.kind.upper()}_API_KEY"] = inst.url, inst.api_key
+    env.update(to_env(s))
+    env.update({"PYTHONPATH": str(sidecar_root), "PYTHONUNBUFFERED": "1"})
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

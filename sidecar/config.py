@@ -140,7 +140,7 @@ def _instances(env: dict, kind: str) -> tuple[ArrInstance, ...]:
         found.append(ArrInstance(
             kind=kind, name=name, url=url, api_key=key,
             quality_profile_id=_int(env, f"{p}_QUALITY_PROFILE_ID", 1),
-            root_folder=env.get(f"{p}_ROOT_FOLDER", "/movies" if kind == "radarr" else "/tv"),
+            root_folder=env.get(f"{p}_ROOT_FOLDER") or ("/movies" if kind == "radarr" else "/tv"),
             minimum_availability=env.get(f"{p}_MINIMUM_AVAILABILITY", "released"),
             language_profile_id=_int(env, f"{p}_LANGUAGE_PROFILE_ID", 1),
             season_folder=env.get(f"{p}_SEASON_FOLDER", "true").lower() not in ("0", "false", "no"),
@@ -219,3 +219,35 @@ def load_settings(env: dict | None = None, dotenv_path: str | None = ".env") -> 
         if not re.fullmatch(r"[a-z][a-z0-9_$()+/-]*", db):
             raise ConfigError(f"database name {db!r} is not a valid CouchDB name")
     return settings
+
+
+def to_env(s: Settings) -> dict[str, str]:
+    """The environment variables from which load_settings() builds these settings again: how a
+    test or benchmark starts `python -m sidecar ...` with a Settings it made."""
+    env = {
+        "COUCHDB_URL": s.couchdb_url,
+        "MOVIES_BUFFER_DB": s.movies_buffer_db, "MOVIES_DB": s.movies_db,
+        "SERIES_BUFFER_DB": s.series_buffer_db, "SERIES_DB": s.series_db,
+        "SIDECAR_ROLE": s.sidecar_role, "WEBHOOK_USER": s.webhook_user, "WORKER_ID": s.worker_id,
+        "ARR_TIMEOUT": str(s.arr_timeout), "ARR_CONCURRENCY": str(s.arr_concurrency),
+        "CLAIM_TIMEOUT": str(s.claim_timeout), "RETRY_BASE": str(s.retry_base), "RETRY_MAX": str(s.retry_max),
+        "SCAN_INTERVAL": str(s.scan_interval), "BATCH_SIZE": str(s.batch_size),
+        "MAX_BODY_BYTES": str(s.max_body_bytes), "LOG_LEVEL": s.log_level,
+        "CORS_ORIGINS": ",".join(s.cors_origins), "PUBLIC_COUCHDB_URL": s.public_couchdb_url or "",
+    }
+    optional = {"COUCHDB_USER": s.couchdb_user, "COUCHDB_PASSWORD": s.couchdb_password,
+                "WEBHOOK_PASSWORD": s.webhook_password, "RECONCILE_TOKEN": s.reconcile_token}
+    env.update({k: v for k, v in optional.items() if v is not None})
+    for kind, pool in (("RADARR", s.radarr), ("SONARR", s.sonarr)):
+        env[f"{kind}_INSTANCES"] = ",".join(i.name for i in pool) or "default"
+        for i in pool:
+            p = kind if i.name == "default" else f"{kind}_{i.name.upper().replace('-', '_')}"
+            env.update({
+                f"{p}_URL": i.url, f"{p}_API_KEY": i.api_key,
+                f"{p}_QUALITY_PROFILE_ID": str(i.quality_profile_id), f"{p}_ROOT_FOLDER": i.root_folder,
+                f"{p}_MINIMUM_AVAILABILITY": i.minimum_availability,
+                f"{p}_LANGUAGE_PROFILE_ID": str(i.language_profile_id),
+                f"{p}_SEASON_FOLDER": "true" if i.season_folder else "false",
+                f"{p}_INSTANCE_NAME": i.instance_name or "",
+            })
+    return env

@@ -29,7 +29,7 @@ import requests  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from sidecar.app import create_app  # noqa: E402
-from sidecar.config import ArrInstance, Settings  # noqa: E402
+from sidecar.config import ArrInstance, Settings, to_env  # noqa: E402
 from sidecar.couch import Couch  # noqa: E402
 from sidecar.design import push_all  # noqa: E402
 
@@ -186,20 +186,8 @@ def web(sidecar):
 def settings_env(s: Settings) -> dict:
     """Environment that makes `python -m sidecar ...` use these settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RADARR", "SONARR", "COUCHDB"))}
-    env.update({
-        "COUCHDB_URL": s.couchdb_url,
-        "MOVIES_BUFFER_DB": s.movies_buffer_db, "MOVIES_DB": s.movies_db,
-        "SERIES_BUFFER_DB": s.series_buffer_db, "SERIES_DB": s.series_db,
-        "WEBHOOK_USER": s.webhook_user, "WEBHOOK_PASSWORD": s.webhook_password or "",
-        "RECONCILE_TOKEN": s.reconcile_token or "",
-        "WORKER_ID": s.worker_id, "ARR_TIMEOUT": str(s.arr_timeout), "CLAIM_TIMEOUT": str(s.claim_timeout),
-        "RETRY_BASE": str(s.retry_base), "RETRY_MAX": str(s.retry_max), "SCAN_INTERVAL": str(s.scan_interval),
-        "PYTHONPATH": str(ROOT),
-    })
-    for inst in s.radarr[:1] + s.sonarr[:1]:
-        env[f"{inst.kind.upper()}_URL"], env[f"{inst.kind.upper()}_API_KEY"] = inst.url, inst.api_key
-    if s.couchdb_user:
-        env["COUCHDB_USER"], env["COUCHDB_PASSWORD"] = s.couchdb_user, s.couchdb_password or ""
+    env.update(to_env(s))
+    env["PYTHONPATH"] = str(ROOT)
     return env
 
 

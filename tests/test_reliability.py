@@ -86,7 +86,7 @@ def test_couchdb_restart_mid_stream_misses_nothing(fake_radarr, tmp_path, worker
     data = tmp_path / "couch"
     server = local_couch.start(port, data)
     url = f"http://127.0.0.1:{port}"
-    s = Settings(couchdb_url=url, radarr=(ArrInstance("radarr", "default", fake_radarr.url, fake_radarr.api_key),),
+    s = Settings(couchdb_url=url, radarr=(ArrInstance("radarr", "default", fake_radarr.url, fake_radarr.api_key, 1, "/movies"),),
                  worker_id="restart-test", arr_timeout=2, retry_base=0.2, retry_max=1, scan_interval=0.2)
     push_all(s)
     couch = Couch(url)
