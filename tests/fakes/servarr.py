@@ -559,6 +559,18 @@ class FakeServarr:
             self._unstore(self.library[arr_id])
             return True
 
+    def _search_titles(self, low: str) -> list[dict]:
+        """Free-text lookup: library titles first (with their ids), then the catalog's."""
+        found, seen = [], set()
+        for res in self.library.values():
+            if low in res["title"].lower():
+                found.append(self._lookup_view(res))
+                seen.add(res[self.KEY])
+        for tid in self.catalog:
+            if tid not in seen and low in (self.catalog[tid].get("title") or "").lower():
+                found.extend(self._lookup_one(tid))
+        return found
+
     def log(self, method: str | None = None, path: str | None = None) -> list[dict]:
         """requests_log filtered by method and/or path (case-insensitive path match)."""
         with self._lock:
@@ -1540,15 +1552,7 @@ class FakeRadarr(FakeServarr):
             return self._lookup_one(int(imdb[2:])) if int(imdb[2:]) else []
         if not t:
             return []
-        found, seen = [], set()
-        for res in self.library.values():
-            if low in res["title"].lower():
-                found.append(self._lookup_view(res))
-                seen.add(res["tmdbId"])
-        for tid in self.catalog:
-            if tid not in seen and low in (self.catalog[tid].get("title") or "").lower():
-                found.extend(self._lookup_one(tid))
-        return found
+        return self._search_titles(low)
 
     def _add_movie(self, req: _Req) -> _Resp:
         data = self._bind(req, self.INPUT_SPEC, self.RESOURCE_TYPE)
@@ -2028,15 +2032,7 @@ class FakeSonarr(FakeServarr):
             return self._lookup_one(int(slug))
         if not t:
             return []
-        found, seen = [], set()
-        for res in self.library.values():
-            if low in res["title"].lower():
-                found.append(self._lookup_view(res))
-                seen.add(res["tvdbId"])
-        for tid in self.catalog:
-            if tid not in seen and low in (self.catalog[tid].get("title") or "").lower():
-                found.extend(self._lookup_one(tid))
-        return found
+        return self._search_titles(low)
 
     def _add_series(self, req: _Req) -> _Resp:
         data = self._bind(req, self.INPUT_SPEC, self.RESOURCE_TYPE)
