@@ -17,7 +17,10 @@ from typing import Any, Callable
 from .couch import Database
 
 # fields whose change alone is not news (so merge stays idempotent)
-_BOOKKEEPING = ("updated_at", "source", "_rev")
+_BOOKKEEPING = ("updated_at", "source", "_rev", "clock")
+# not facts: bookkeeping, and what `derive` computes from the facts (never stamped in `clock`)
+CLOCKED_EXCLUDE = ("_id", "_rev", "clock", "updated_at", "created_at", "source")
+DERIVED = ("status", "monitored", "instance", "radarrId", "sonarrId", "statistics", "hasFile")
 
 
 def iso(t: datetime) -> str:
@@ -27,6 +30,70 @@ def iso(t: datetime) -> str:
 
 def now_iso() -> str:
     return iso(datetime.now(timezone.utc))
+
+
+def parse_iso(s: str | None) -> datetime | None:
+    """An ISO 8601 time as an aware datetime; None for None or text that is not one."""
+    if not s:
+        return None
+    try:
+        return datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def clock_keys(doc: dict) -> set[str]:
+    """The facts of a collection doc that `clock` stamps: each top-level field except bookkeeping
+    and derived ones, each instance entry ("instances.<name>": is it there) and each field of an
+    entry ("instances.<name>.<field>"), so concurrent writers' facts merge one by one."""
+    keys = set()
+    for key, value in doc.items():
+        if key.startswith("_") or key in CLOCKED_EXCLUDE or key in DERIVED:
+            continue
+        if key == "instances" and isinstance(value, dict):
+            for name, entry in value.items():
+                keys.add(f"instances.{name}")
+                keys.update(f"instances.{name}.{f}" for f in (entry or {}))
+            continue
+        keys.add(key)
+    return keys
+
+
+def get_path(doc: dict, key: str) -> tuple[bool, Any]:
+    """(present, value) of a clock key such as "instances.default.hasFile" in doc."""
+    node: Any = doc
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def set_path(doc: dict, key: str, value: Any, present: bool) -> None:
+    """Set (or, when not present, remove) a clock key in doc. A field of an instance entry is
+    only set while that entry exists, so a removed entry is not brought back piecemeal."""
+    parts = key.split(".")
+    node = doc
+    for depth, part in enumerate(parts[:-1]):
+        if part not in node:
+            if depth > 0 or not present:
+                return
+            node[part] = {}
+        node = node[part]
+    if present:
+        node[parts[-1]] = dict(value) if isinstance(value, dict) else value
+    else:
+        node.pop(parts[-1], None)
+
+
+def _stamp(existing: dict | None, doc: dict, at: str) -> None:
+    """Stamp in doc["clock"] every fact that differs from existing (all of them for a new doc)."""
+    clock = dict((existing or {}).get("clock") or {})
+    for key in clock_keys(doc) | clock_keys(existing or {}):
+        if existing is None or get_path(doc, key) != get_path(existing, key):
+            clock[key] = at
+    doc["clock"] = {k: v for k, v in clock.items() if get_path(doc, k)[0] or not k.startswith("instances.")
+                    or k.count(".") == 1}
 
 
 def requested_from(buffer_doc: dict) -> dict:
@@ -80,6 +147,7 @@ def derive(doc: dict) -> dict:
     if not instances:
         doc["status"] = "removed" if doc.get("removed_at") else doc.get("status", "wanted")
         doc["monitored"] = False
+        doc["hasFile"] = False
         doc[arr_key] = None
         doc["instance"] = None
         return doc
@@ -153,6 +221,7 @@ def merge(existing: dict | None, kind: str, external_id: int, source: str, *,
         return None
     doc["source"] = source
     doc["updated_at"] = now_iso()
+    _stamp(existing, doc, doc["updated_at"])
     return doc
 
 

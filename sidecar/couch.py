@@ -36,6 +36,12 @@ class Conflict(CouchError):
     pass
 
 
+class NoQuorum(CouchError):
+    """CouchDB stored the write on fewer copies than its write quorum (202 Accepted, or
+    `"accepted": true` in a `_bulk_docs` row): in a cluster another writer may win, so a write
+    meant to let only one of several win (a claim, a lock) does not count."""
+
+
 class NotFound(CouchError):
     pass
 
@@ -146,10 +152,17 @@ class Database:
         _raise_for(resp)
         return resp.json()
 
-    def put(self, doc: dict) -> str:
-        """Write `doc` (its `_rev` decides MVCC); returns the new rev and sets it on doc."""
-        body = self.couch.json("PUT", self._p(docid_path(doc["_id"])), json=doc)
+    def put(self, doc: dict, quorum: bool = False) -> str:
+        """Write `doc` (its `_rev` decides MVCC); returns the new rev and sets it on doc.
+
+        quorum=True: raise NoQuorum when CouchDB answers 202 (the write reached fewer copies
+        than the write quorum; the new rev is still set on doc)."""
+        resp = self.couch.request("PUT", self._p(docid_path(doc["_id"])), json=doc)
+        _raise_for(resp)
+        body = resp.json()
         doc["_rev"] = body["rev"]
+        if quorum and resp.status_code == 202:
+            raise NoQuorum(202, "accepted", f"{doc['_id']} was written to fewer copies than the quorum")
         return body["rev"]
 
     def delete(self, doc_id: str, rev: str) -> None:
@@ -159,7 +172,9 @@ class Database:
         """Write many docs; returns {id: result} where result has `rev` or `error`/`reason`.
 
         Matched by id (pouchdb-server does not keep request order). Successful writes get
-        their new `_rev` set on the doc passed in.
+        their new `_rev` set on the doc passed in. A row with `"accepted": true` (CouchDB 3 in a
+        cluster, chttpd_db:update_doc_result_to_json) was stored on fewer copies than the write
+        quorum: see NoQuorum.
         """
         if not docs:
             return {}
@@ -180,6 +195,31 @@ class Database:
         else:
             body = self.couch.json("GET", self._p("_all_docs"), params=q)
         return body["rows"]
+
+    def leaves(self, doc_id: str) -> list[dict]:
+        """Every leaf revision of a doc, live and deleted (`open_revs=all&revs=true`), each with
+        `_rev`, `_revisions` and, if deleted, `_deleted`; [] when the doc does not exist."""
+        return self.revisions(doc_id, "all")
+
+    def revisions(self, doc_id: str, revs: list[str] | str) -> list[dict]:
+        """The bodies of these revisions (those the server still has; compaction keeps only
+        leaves), with `_revisions`."""
+        open_revs = revs if revs == "all" else json.dumps(list(revs))
+        resp = self.couch.request("GET", self._p(docid_path(doc_id)), params={"open_revs": open_revs, "revs": "true"})
+        if resp.status_code == 404:
+            return []
+        _raise_for(resp)
+        return [row["ok"] for row in resp.json() if isinstance(row, dict) and "ok" in row]
+
+    def leaf_revs(self, ids: Iterable[str]) -> dict[str, list[str]]:
+        """{id: [rev of every leaf, live and deleted]} for existing docs, in one request
+        (`_changes?filter=_doc_ids&style=all_docs`)."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        body = self.couch.json("POST", self._p("_changes"), params={"filter": "_doc_ids", "style": "all_docs"},
+                               json={"doc_ids": ids}, headers={"Accept-Encoding": "identity"})
+        return {row["id"]: [c["rev"] for c in row.get("changes", [])] for row in body.get("results", [])}
 
     def docs_by_id(self, ids: Iterable[str]) -> dict[str, dict]:
         """Existing (not deleted) docs for these ids."""
@@ -204,17 +244,19 @@ class Database:
 
     def follow(self, since: str | int | None = None, filter: str | None = None, heartbeat_ms: int = 5000,
                include_docs: bool = True, timeout: float | None = None,
-               on_open: Callable[[requests.Response], None] | None = None) -> Iterator[dict | None]:
+               on_open: Callable[[requests.Response], None] | None = None, **extra: str) -> Iterator[dict | None]:
         """Continuous _changes: yields each change dict, and None on every heartbeat so the
         caller gets a regular chance to do timed work. Ends (returns) when the server closes
         the feed; raises CouchUnavailable when it cannot be reached. `on_open` gets the open
-        response, so another thread can close it to end the feed at once."""
+        response, so another thread can close it to end the feed at once. `extra`: more
+        _changes parameters as CouchDB takes them (style=all_docs, conflicts=true...)."""
         params: dict[str, Any] = {"feed": "continuous", "heartbeat": heartbeat_ms,
                                   "include_docs": json.dumps(include_docs)}
         if since is not None:
             params["since"] = since
         if filter:
             params["filter"] = filter
+        params.update(extra)
         # the read timeout must outlast a heartbeat interval
         read_timeout = timeout or max(heartbeat_ms / 1000 * 3, 10)
         try:

@@ -15,3 +15,9 @@ WEBHOOK_EVENTS = Counter("sidecar_webhook_events_total", "Webhook events receive
 RECONCILE_RUNS = Counter("sidecar_reconcile_runs_total", "Reconcile runs by result", ["result"])
 RECONCILE_LAST = Gauge("sidecar_reconcile_last_timestamp_seconds", "When the last reconcile finished")
 RECONCILE_LAST_DOCS = Gauge("sidecar_reconcile_last_docs", "Docs by outcome in the last reconcile", ["outcome"])
+CONFLICTS_RESOLVED = Counter("sidecar_conflicts_resolved_total",
+                             "Documents with several leaves settled by the resolver, by outcome "
+                             "(merged, moved, withdrawn, annotated)", ["db", "outcome"])
+CLAIMS_WITHOUT_QUORUM = Counter("sidecar_claims_without_quorum_total",
+                                "Claims CouchDB stored on fewer copies than its write quorum (202): not acted on",
+                                ["db"])

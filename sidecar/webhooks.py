@@ -45,7 +45,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from . import metrics
 from .arr import ArrError, client_for
 from .auth import require_basic_auth
-from .collection import apply_changes, doc_id, facts_from_resource, merge, requested_from
+from .collection import apply_changes, doc_id, facts_from_resource, merge, now_iso, requested_from
 from .config import ArrInstance, Settings
 from .couch import Conflict, CouchError, CouchUnavailable, NotFound
 
@@ -501,8 +501,11 @@ def _apply(hook: Hook, upd: Update) -> None:
 
 
 def _complete_buffer(hook: Hook, buffer_doc: dict) -> str:
+    # a tombstone that says which wish ended, so a late offline edit of it is ended too (conflicts.py)
+    tombstone = {"_id": buffer_doc["_id"], "_rev": buffer_doc["_rev"], "_deleted": True, "ended": "moved",
+                 "requested_at": buffer_doc.get("requested_at"), "moved_at": now_iso()}
     try:
-        _buffer_db(hook).delete(buffer_doc["_id"], buffer_doc["_rev"])
+        _buffer_db(hook).put(tombstone)
     except Conflict:
         return "left_for_worker"  # the worker (or the user) changed it since we read it
     except NotFound:

@@ -2,14 +2,18 @@
 
 Named after pillowtop's parts: a ChangeFeed (filtered, continuous `_changes`) feeds a
 BufferProcessor, and a Checkpoint (`_local/` doc) records how far the feed was worked off.
-One BufferPillow per buffer database; `Worker` runs both.
+One BufferPillow per buffer database; `Worker` runs both, and a ConflictPillow (resolver.py)
+per buffer and collection database.
 
 Crash safety comes from the order of steps, not from a transaction:
 1. claim: write `state: processing` with the doc's `_rev` (MVCC: a conflict means someone
-   else has it; nobody works an item twice at once);
+   else has it; nobody works an item twice at once). A wish with several leaves is settled by
+   the resolver first, never claimed as it is; a claim CouchDB stores on fewer copies than its
+   quorum (202 in a cluster) does not count and is handed back;
 2. add to Radarr/Sonarr, idempotently (`ServarrClient.add`: existing = success);
 3. write the collection doc (deterministic id, merge: writing it twice changes nothing);
-4. delete the buffer doc.
+4. delete the buffer doc (a tombstone `ended: "moved"` with the wish's `requested_at`, which
+   also ends any branch of the same wish that replication brings later).
 A crash after any step leaves the buffer doc `processing`; its claim is taken over (at once by
 the same worker id after a restart, by anyone after `claim_timeout`) and the steps re-run, each
 of them a no-op where it already happened. Nothing is lost (the buffer doc goes last) and
@@ -22,29 +26,21 @@ import logging
 import os
 import queue
 import random
-import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 
 from . import metrics
 from .arr import ArrError, PermanentArrError, ServarrClient, TransientArrError, client_for
-from .collection import apply_changes, facts_from_resource, iso, merge, now_iso, requested_from
+from .collection import apply_changes, facts_from_resource, iso, merge, now_iso, parse_iso, requested_from
 from .config import Settings
 from .couch import Couch, CouchError, CouchUnavailable, Database
+from .feeds import ChangeFeed, Checkpoint
+from .resolver import ConflictPillow, Resolver
 
 log = logging.getLogger(__name__)
 
 MOVE_WINDOW = 0.05  # seconds: results finishing this close together share their CouchDB writes
-
-
-def parse_iso(s: str | None) -> datetime | None:
-    if not s:
-        return None
-    try:
-        return datetime.fromisoformat(s.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def crash_point(name: str) -> None:
@@ -53,99 +49,6 @@ def crash_point(name: str) -> None:
     if os.environ.get("SIDECAR_CRASH_AT") == name:
         log.warning("crash point %s reached: exiting hard", name)
         os._exit(70)
-
-
-class Checkpoint:
-    """How far this worker has worked off a feed, in `_local/sidecar-worker-<id>` (never
-    replicated, not in `_changes`). The seq is stored exactly as CouchDB gave it."""
-
-    def __init__(self, db: Database, worker_id: str):
-        self.db = db
-        self.doc_id = f"_local/sidecar-worker-{worker_id}"
-        self.seq = None
-        self._rev = None
-        self.saved_at = 0.0
-
-    def load(self):
-        doc = self.db.get(self.doc_id)
-        if doc:
-            self.seq, self._rev = doc.get("seq"), doc.get("_rev")
-        return self.seq
-
-    def save(self, seq) -> None:
-        if seq is None or seq == self.seq:
-            return
-        doc = {"_id": self.doc_id, "seq": seq, "updated_at": now_iso()}
-        if self._rev:
-            doc["_rev"] = self._rev
-        try:
-            self._rev = self.db.put(doc)
-        except CouchError as exc:
-            if exc.status != 409:
-                raise
-            current = self.db.get(self.doc_id) or {}
-            doc["_rev"] = current.get("_rev")
-            self._rev = self.db.put(doc)
-        self.seq = seq
-        self.saved_at = time.monotonic()
-
-
-class ChangeFeed(threading.Thread):
-    """Follows the filtered continuous `_changes` of one buffer db into a queue; reconnects
-    with backoff when CouchDB goes away, continuing from the last seq it saw.
-
-    The heartbeat is short (1 s) because pouchdb-server sends no response headers before the
-    first line: until then the connection cannot be closed from outside, so it bounds how long
-    a stop waits."""
-
-    def __init__(self, db: Database, since, out: queue.Queue, stop: threading.Event, heartbeat_ms: int = 1000):
-        super().__init__(name=f"feed-{db.name}", daemon=True)
-        self.db, self.since, self.out, self.stop_event = db, since, out, stop
-        self.heartbeat_ms = heartbeat_ms
-        self.connected = threading.Event()
-        self._response = None
-
-    def close(self) -> None:
-        """End the feed now (closing its connection) instead of at the next heartbeat."""
-        self.stop_event.set()
-        resp = self._response
-        sock = getattr(getattr(getattr(resp, "raw", None), "connection", None), "sock", None)
-        if sock is not None:
-            try:
-                # a blocked read wakes up at once with end-of-stream (close() alone would not)
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def run(self) -> None:
-        delay = 0.2
-        while not self.stop_event.is_set():
-            try:
-                stream = self.db.follow(since=self.since, filter="buffer/pending", heartbeat_ms=self.heartbeat_ms,
-                                        on_open=lambda resp: setattr(self, "_response", resp))
-                for change in stream:
-                    if not self.connected.is_set():
-                        self.connected.set()
-                        self.out.put(("reconnected", None, None))
-                    delay = 0.2
-                    if self.stop_event.is_set():
-                        return
-                    if change is None:
-                        continue
-                    self.since = change["seq"]
-                    self.out.put(("change", change.get("doc"), change["seq"]))
-                # server closed the feed normally: go round again
-            except Exception as exc:  # CouchDB trouble or a bug: never let the feed die silently
-                if self.stop_event.is_set():
-                    return
-                if not isinstance(exc, (CouchUnavailable, CouchError)):
-                    log.exception("changes feed of %s failed; reconnecting", self.db.name)
-                elif self.connected.is_set():
-                    log.warning("changes feed of %s lost: %s; reconnecting", self.db.name, exc)
-                self.connected.clear()
-                metrics.FEED_RECONNECTS.labels(self.db.name).inc()
-                self.stop_event.wait(delay)
-                delay = min(delay * 2, 5.0)
 
 
 class BufferProcessor:
@@ -158,6 +61,7 @@ class BufferProcessor:
         self.id_field = "tmdbId" if kind == "movie" else "tvdbId"
         self.buffer = couch.db(buffer_db)
         self.collection = couch.db(collection_db)
+        self.resolver = Resolver(self.buffer, "buffer", settings.claim_timeout)
         self.worker_id = settings.worker_id
         self.clients: dict[str, ServarrClient] = {
             i.name: client_for(i, settings.arr_timeout) for i in settings.instances(self.arr_kind)}
@@ -240,25 +144,64 @@ class BufferProcessor:
                 finished.update((fut, futures.pop(fut)) for fut in done)
         return claimed_count
 
+    def _settled(self, docs: list[dict], now: datetime) -> list[dict]:
+        """The docs that are safe to claim: those with one leaf as they are; a doc with several
+        leaves (a replication conflict, or a moved wish's tombstone beside an offline edit) only
+        as the resolver leaves it, if it writes nothing and the doc is still ours to take."""
+        leaves = self.buffer.leaf_revs(d["_id"] for d in docs)
+        ready = []
+        for doc in docs:
+            revs = leaves.get(doc["_id"])
+            if not revs:
+                continue  # gone meanwhile
+            if len(revs) > 1:
+                live = self.resolver.settle(doc["_id"]).live
+                if live is None or not self.claimable(live, now):
+                    continue  # settled by a write (the feed brings the result), or a claim is in flight
+                doc = {k: v for k, v in live.items() if k != "_revisions"}
+            ready.append(doc)
+        return ready
+
     def _claim(self, docs: list[dict], now: datetime) -> list[dict]:
         updates = []
-        for doc in docs:
+        for doc in self._settled(docs, now):
             d = dict(doc)
             if d.get("state") == "processing":
-                log.info("taking over stale claim %s (was %s at %s)", d["_id"], d.get("claimed_by"), d.get("claimed_at"))
+                if d.get("claimed_by") == self.worker_id:
+                    log.info("resuming own unfinished claim %s (from %s)", d["_id"], d.get("claimed_at"))
+                else:
+                    log.info("taking over stale claim %s (was %s at %s)", d["_id"], d.get("claimed_by"),
+                             d.get("claimed_at"))
             d.update(state="processing", claimed_by=self.worker_id, claimed_at=iso(now),
                      attempts=int(d.get("attempts") or 0) + 1)
-            updates.append(d)
-        results = self.buffer.bulk_docs(updates)
+            updates.append((doc, d))
+        results = self.buffer.bulk_docs([d for _, d in updates])
         claimed = []
-        for d in updates:
+        for before, d in updates:
             r = results.get(d["_id"], {})
             if "error" in r:
                 if r["error"] != "conflict":
                     log.warning("claim of %s refused: %s %s", d["_id"], r.get("error"), r.get("reason"))
                 continue  # someone else has it, or it changed: the feed brings the new version
+            if r.get("accepted"):
+                self._hand_back(before, d)
+                continue
             claimed.append(d)
         return claimed
+
+    def _hand_back(self, before: dict, claim: dict) -> None:
+        """A claim stored on fewer copies than the quorum (CouchDB 3 cluster, 202): another
+        worker's claim may have won on the other copies, so this one is not acted on. It is
+        written back to the state it had, so that if it wins it is not a claim nobody works."""
+        metrics.CLAIMS_WITHOUT_QUORUM.labels(self.buffer.name).inc()
+        log.info("claim of %s reached fewer copies than the quorum; not adding it", claim["_id"])
+        back = {**{k: v for k, v in before.items() if k not in ("claimed_by", "claimed_at")}, "_rev": claim["_rev"]}
+        if back.get("state") == "processing":
+            back["state"] = "retry"
+        try:
+            self.buffer.put(back)
+        except (CouchUnavailable, CouchError) as exc:
+            log.info("could not hand back %s (%s); it is taken over when its claim is stale", claim["_id"], exc)
 
     def _add(self, doc: dict) -> tuple[str, dict | None, ArrError | None]:
         """Runs in the pool: (instance name, resource, error)."""
@@ -324,7 +267,8 @@ class BufferProcessor:
         for doc, _, _ in moves:
             result = outcome.get(doc["_id"], "")
             if result in ("written", "unchanged"):
-                deletes.append({"_id": doc["_id"], "_rev": doc["_rev"], "_deleted": True})
+                deletes.append({"_id": doc["_id"], "_rev": doc["_rev"], "_deleted": True, "ended": "moved",
+                                "requested_at": doc.get("requested_at"), "moved_at": now_iso()})
             else:
                 # a retry with backoff and the reason on the doc, not a silent loop in `processing`
                 refused.append((doc, TransientArrError("collection_write", f"the collection refused the doc: {result}")))
@@ -399,14 +343,15 @@ class BufferPillow:
         self.settings = settings
         self.processor = BufferProcessor(settings, couch, kind, buffer_db, collection_db)
         self.buffer = self.processor.buffer
-        self.checkpoint = Checkpoint(self.buffer, settings.worker_id)
+        self.name = f"pillow-{self.buffer.name}"
+        self.checkpoint = Checkpoint(self.buffer, f"sidecar-worker-{settings.worker_id}")
         self.stop = stop
         self.queue: queue.Queue = queue.Queue()
         self.feed: ChangeFeed | None = None
 
     def run(self) -> None:
         since = self._until_ready(self.checkpoint.load)
-        self.feed = ChangeFeed(self.buffer, since, self.queue, self.stop)
+        self.feed = ChangeFeed(self.buffer, since, self.queue, self.stop, filter="buffer/pending")
         self.feed.start()
         self._until_ready(lambda: self.processor.process(self.processor.due_docs(include_new=True)))
         last_scan = time.monotonic()
@@ -422,7 +367,7 @@ class BufferPillow:
                 except queue.Empty:
                     break
             try:
-                docs = [doc for kind, doc, _ in batch if kind == "change"]
+                docs = [change.get("doc") for kind, change, _ in batch if kind == "change"]
                 reconnected = any(kind == "reconnected" for kind, _, _ in batch)
                 since_scan = time.monotonic() - last_scan
                 # the scan's view queries make CouchDB index every doc changed since the last
@@ -473,11 +418,15 @@ class Worker:
             BufferPillow(settings, couch, "movie", settings.movies_buffer_db, settings.movies_db, self.stop_event),
             BufferPillow(settings, couch, "series", settings.series_buffer_db, settings.series_db, self.stop_event),
         ]
+        self.resolvers = [
+            ConflictPillow(couch.db(name), role, settings.worker_id, settings.claim_timeout, self.stop_event)
+            for name, role in ((settings.movies_buffer_db, "buffer"), (settings.series_buffer_db, "buffer"),
+                               (settings.movies_db, "collection"), (settings.series_db, "collection"))]
         self.threads: list[threading.Thread] = []
 
     def start(self) -> "Worker":
-        for p in self.pillows:
-            t = threading.Thread(target=p.run, name=f"pillow-{p.buffer.name}", daemon=True)
+        for p in self.pillows + self.resolvers:
+            t = threading.Thread(target=p.run, name=p.name, daemon=True)
             t.start()
             self.threads.append(t)
         log.info("worker %s following %s", self.settings.worker_id, ", ".join(p.buffer.name for p in self.pillows))
@@ -485,14 +434,15 @@ class Worker:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
-        for p in self.pillows:
+        for p in self.pillows + self.resolvers:
             if p.feed is not None:
                 p.feed.close()
         for t in self.threads:
             t.join(timeout)
-        for p in self.pillows:
+        for p in self.pillows + self.resolvers:
             if p.feed is not None:
                 p.feed.join(timeout)
+        for p in self.pillows:
             p.processor.close()
 
     def run_forever(self) -> bool:

@@ -72,6 +72,17 @@ function (newDoc, oldDoc, userCtx, secObj) {
   if (newDoc.last_error !== undefined && newDoc.last_error !== null && !(isObject(newDoc.last_error) && typeof newDoc.last_error.message === 'string')) forbid('last_error must be {code, message, at}');
 
   if (isSidecar) return;
+  if (!oldDoc && newDoc._revisions && newDoc._revisions.start > 1) {
+    // A replicated edit whose parent revision the server no longer keeps (CouchDB 3 validates
+    // against the parent, and compaction drops the bodies of older revisions): its sidecar
+    // fields cannot be checked, so it is refused rather than trusted.
+    for (var h = 0; h < SIDECAR_FIELDS.length; h++) {
+      if (newDoc[SIDECAR_FIELDS[h]] !== undefined && !(SIDECAR_FIELDS[h] === 'state' && newDoc.state === 'new')) {
+        forbid('this edit was made on a version of the wish the server no longer keeps; sync, then edit it again');
+      }
+    }
+    return;
+  }
   if (!oldDoc || oldDoc._deleted) {
     for (var i = 0; i < SIDECAR_FIELDS.length; i++) {
       var f = SIDECAR_FIELDS[i];
@@ -80,6 +91,8 @@ function (newDoc, oldDoc, userCtx, secObj) {
     return;
   }
   if (oldDoc.state === 'processing') forbid('this title is being added right now; change it once that finishes');
+  // requested_at names the wish (the sidecar's conflict policy tells wishes apart by it)
+  if (newDoc.requested_at !== oldDoc.requested_at) forbid('requested_at stays as it was when the wish was made; to ask anew, withdraw this wish and make a new one');
   for (var j = 0; j < SIDECAR_FIELDS.length; j++) {
     var g = SIDECAR_FIELDS[j];
     if (same(newDoc[g], oldDoc[g])) continue;

@@ -1,0 +1,115 @@
+"""The conflict resolver: settles documents with several leaves as soon as they appear.
+
+One ConflictPillow per database (both buffers, both collections) follows `_changes` with
+`style=all_docs`, which lists every leaf revision of a changed doc; a change with more than one
+leaf is handed to a Resolver, which reads all leaves (`open_revs=all`), asks the policy in
+`conflicts.py` what settles them and writes that with normal edits. A 409 on a resolving write
+means another resolver (another worker, the other server of a replicating pair) settled it
+first: read again and decide again, a few times. The worker also asks a Resolver before it
+claims a wish with several leaves, so a branch never gets a claim of its own.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from datetime import datetime, timezone
+
+from . import metrics
+from .conflicts import Resolution, parent_rev, resolve_buffer, resolve_collection
+from .couch import Conflict, CouchError, CouchUnavailable, Database
+from .feeds import ChangeFeed, Checkpoint
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 4
+
+
+class Resolver:
+    """Settles one database's documents. role: "buffer" or "collection"; claim_timeout:
+    seconds after which a `processing` claim is stale (settings.claim_timeout)."""
+
+    def __init__(self, db: Database, role: str, claim_timeout: float):
+        self.db, self.role, self.claim_timeout = db, role, claim_timeout
+
+    def decide(self, doc_id: str) -> Resolution:
+        """Read every leaf and return what would settle them (nothing is written).
+        Raises CouchUnavailable / CouchError."""
+        leaves = self.db.leaves(doc_id)
+        if self.role == "collection":
+            return resolve_collection(leaves)
+        parents: dict[str, dict] = {}
+        if len(leaves) > 1:
+            wanted = [parent_rev(leaf) for leaf in leaves if leaf.get("_deleted") and not leaf.get("requested_at")
+                      and not leaf.get("merged_into")]
+            wanted = [rev for rev in wanted if rev]
+            if wanted:
+                parents = {d["_rev"]: d for d in self.db.revisions(doc_id, wanted)}
+        return resolve_buffer(leaves, parents, datetime.now(timezone.utc), self.claim_timeout)
+
+    def settle(self, doc_id: str) -> Resolution:
+        """Decide and write until the doc is settled (or `ATTEMPTS` conflicts in a row).
+        Returns the last decision: `live` is the doc a worker may claim when nothing was
+        written. Raises CouchUnavailable / CouchError (other than 409)."""
+        for _ in range(ATTEMPTS):
+            res = self.decide(doc_id)
+            if not res.writes:
+                return res
+            try:
+                for doc in res.writes:
+                    self.db.put(dict(doc))
+            except Conflict:
+                continue  # somebody else wrote meanwhile (maybe the same resolution): look again
+            metrics.CONFLICTS_RESOLVED.labels(self.db.name, res.outcome).inc()
+            log.info("%s %s: conflict settled (%s, %d writes)", self.db.name, doc_id, res.outcome, len(res.writes))
+            res.live = None
+            return res
+        log.warning("%s %s: still changing after %d tries; the next change brings it back", self.db.name, doc_id,
+                    ATTEMPTS)
+        return Resolution(outcome="waiting")
+
+
+class ConflictPillow:
+    """Feed (`style=all_docs`, no docs) → Resolver for one database, checkpointed in
+    `_local/sidecar-resolver-<worker id>`. A first start reads the feed from the beginning, so
+    conflicts that were there before are settled too."""
+
+    def __init__(self, db: Database, role: str, worker_id: str, claim_timeout: float, stop: threading.Event):
+        self.db = db
+        self.name = f"resolver-{db.name}"
+        self.resolver = Resolver(db, role, claim_timeout)
+        self.checkpoint = Checkpoint(db, f"sidecar-resolver-{worker_id}")
+        self.stop = stop
+        self.queue: queue.Queue = queue.Queue()
+        self.feed: ChangeFeed | None = None
+
+    def run(self) -> None:
+        since = None
+        while not self.stop.is_set():
+            try:
+                since = self.checkpoint.load() or 0
+                break
+            except (CouchUnavailable, CouchError) as exc:
+                log.warning("%s: resolver waiting for CouchDB (%s)", self.db.name, exc)
+                self.stop.wait(1.0)
+        self.feed = ChangeFeed(self.db, since, self.queue, self.stop, include_docs=False, style="all_docs")
+        self.feed.start()
+        while not self.stop.is_set():
+            try:
+                kind, change, seq = self.queue.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if kind != "change":
+                continue
+            try:
+                if len(change.get("changes") or ()) > 1 and not change["id"].startswith("_design/"):
+                    self.resolver.settle(change["id"])
+                if self.queue.empty():
+                    self.checkpoint.save(seq)
+            except (CouchUnavailable, CouchError) as exc:
+                # not checkpointed: the change comes again after the feed reconnects
+                log.warning("%s: could not settle %s (%s); trying again", self.db.name, change.get("id"), exc)
+                self.queue.put((kind, change, seq))
+                self.stop.wait(1.0)
+            except Exception:
+                log.exception("%s: unexpected error settling %s; carrying on", self.db.name, change.get("id"))
