@@ -37,7 +37,7 @@ from .arr import ArrError, ServarrClient, TransientArrError, client_for
 from .auth import require_token
 from .collection import apply_changes, doc_id, facts_from_resource, merge, now_iso
 from .config import ArrInstance, Settings
-from .couch import Conflict, Couch, CouchError, CouchUnavailable, Database
+from .couch import Conflict, Couch, CouchError, CouchUnavailable, Database, NoQuorum
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +91,10 @@ class ReconcileLock:
                 log.warning("reconcile lock of %s expired at %s; taking over", current.get("owner"),
                             current.get("expires"))
         try:
-            self.rev = self.db.put(doc)
-        except Conflict:
+            # in a cluster a lock on fewer copies than the quorum (202) may lose to another
+            # run's on the other copies: only a confirmed write counts (it lapses by itself)
+            self.rev = self.db.put(doc, quorum=True)
+        except (Conflict, NoQuorum):
             raise ReconcileBusy(self.db.get(LOCK_ID) or {}) from None
         self._thread = threading.Thread(target=self._heartbeat, name="reconcile-lock", daemon=True)
         self._thread.start()
