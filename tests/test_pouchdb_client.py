@@ -1,23 +1,41 @@
 """The frontend's side for real: npm `pouchdb` (the library the Ionic app uses) run by Node
 (tests/pouch_client/client.js) with local databases that sync with the test server, the worker
-and the fake Radarr in between. No HTTP call to the sidecar anywhere: only replication."""
+and the fake Radarr in between. No HTTP call to the sidecar anywhere: only replication.
+
+The client signs in as a real member user of the test's databases (`member`: a `_users` doc with
+the role "household", added to each database's `_security` members), as a frontend does on
+CouchDB 3, where new databases are admin-only; on the local pouchdb-server too, where an
+authenticated user gets its own roles (not the admin party's `_admin`), so validate_doc_update
+treats it as the frontend.
+
+The last tests are replication conflicts as phones make them (offline = the client does not sync
+for a while, then syncs), driven step by step (`PouchSession`, the client's `session` mode).
+Each ends with the same checks: no document on the server has `_conflicts`, the title was added
+to Radarr at most once and never POSTed again after its move, no withdrawal lost, and the
+collection says what the user asked for.
+"""
 from __future__ import annotations
 
 import json
+import logging
 import os
+import queue
 import secrets
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
 
 from sidecar.config import Settings
 from sidecar.design import push_all
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, wait_for
 
 CLIENT = ROOT / "tests" / "pouch_client" / "client.js"
 COLLECTION_REFUSAL = "the collection is written by the sidecar only; add titles through the buffer database"
@@ -45,9 +63,40 @@ def client_cfg(settings: Settings, tmp_path: Path, tmdb_id: int, **extra) -> dic
             "kind": "movie", "dir": str(tmp_path / "pouch"), "id": tmdb_id, **extra}
 
 
-def test_wish_syncs_up_and_title_comes_back_within_a_second(settings, couch, fake_radarr, start_worker, tmp_path):
+MEMBER_ROLE = "household"
+
+
+@pytest.fixture
+def member(settings):
+    """{username, password} of a real, plain user (role "household", no admin) who is a member of
+    the test's four databases. The sidecar's members (its role, _admin on CouchDB 3) are kept."""
+    url, admin = settings.couchdb_url, settings.couch_auth
+    name, password = f"fan{uuid.uuid4().hex[:10]}", secrets.token_urlsafe(12)
+    user_url = f"{url}/_users/org.couchdb.user:{name}"
+    r = requests.put(user_url, auth=admin, timeout=10,
+                     json={"name": name, "password": password, "roles": [MEMBER_ROLE], "type": "user"})
+    assert r.status_code in (201, 202), r.text
+    for db in (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db):
+        sec = requests.get(f"{url}/{db}/_security", auth=admin, timeout=10).json() or {}
+        members = dict(sec.get("members") or {})
+        members["names"] = sorted(set(members.get("names") or []) | {name})
+        members["roles"] = sorted(set(members.get("roles") or []) | {MEMBER_ROLE})
+        sec["members"] = members
+        sec.setdefault("admins", {"names": [], "roles": []})
+        r = requests.put(f"{url}/{db}/_security", auth=admin, json=sec, timeout=10)
+        assert r.ok, r.text
+    ctx = requests.get(f"{url}/_session", auth=(name, password), timeout=10).json()["userCtx"]
+    assert ctx == {"name": name, "roles": [MEMBER_ROLE]}, ctx
+    yield {"username": name, "password": password}
+    doc = requests.get(user_url, auth=admin, timeout=10).json()
+    if doc.get("_rev"):
+        requests.delete(user_url, params={"rev": doc["_rev"]}, auth=admin, timeout=10)
+
+
+def test_wish_syncs_up_and_title_comes_back_within_a_second(settings, couch, fake_radarr, start_worker, tmp_path,
+                                                            member):
     start_worker()
-    out = run_client("roundtrip", client_cfg(settings, tmp_path, 7001))
+    out = run_client("roundtrip", client_cfg(settings, tmp_path, 7001, auth=member))
     # the client saw the title arrive in its replicated collection and leave its buffer
     assert out["arrived_ms"] < 1000, out
     assert out["left_buffer_ms"] < 1000, out
@@ -60,8 +109,8 @@ def test_wish_syncs_up_and_title_comes_back_within_a_second(settings, couch, fak
     assert couch.db(settings.movies_buffer_db).get("tmdb:7001") is None
 
 
-def test_invalid_wish_is_refused_on_replication_with_the_reason(settings, couch, tmp_path):
-    out = run_client("invalid", client_cfg(settings, tmp_path, 604, badFields={"title": "   "}))
+def test_invalid_wish_is_refused_on_replication_with_the_reason(settings, couch, tmp_path, member):
+    out = run_client("invalid", client_cfg(settings, tmp_path, 604, badFields={"title": "   "}, auth=member))
     assert out["denied"], out
     first = out["denied"][0]
     assert first["id"] == "tmdb:604" and first["error"] == "forbidden"
@@ -72,15 +121,15 @@ def test_invalid_wish_is_refused_on_replication_with_the_reason(settings, couch,
     assert couch.db(settings.movies_buffer_db).get("tmdb:604") is None
 
 
-def test_invalid_id_reason_reaches_the_client(settings, tmp_path):
+def test_invalid_id_reason_reaches_the_client(settings, tmp_path, member):
     # an _id that does not match the tmdbId: the reason names the expected id
-    out = run_client("invalid", client_cfg(settings, tmp_path, 605, badFields={"tmdbId": 606}))
+    out = run_client("invalid", client_cfg(settings, tmp_path, 605, badFields={"tmdbId": 606}, auth=member))
     assert out["denied"][0]["reason"] == '_id must be "tmdb:606" (tmdb:<tmdbId>)'
 
 
-def test_wish_made_offline_is_delivered_on_reconnect(settings, couch, fake_radarr, start_worker, tmp_path):
+def test_wish_made_offline_is_delivered_on_reconnect(settings, couch, fake_radarr, start_worker, tmp_path, member):
     start_worker()
-    out = run_client("offline", client_cfg(settings, tmp_path, 607, offlineMs=800))
+    out = run_client("offline", client_cfg(settings, tmp_path, 607, offlineMs=800, auth=member))
     assert out["reached_server_while_offline"] is False
     assert out["collection_doc"]["status"] == "wanted"
     # retry back-off is capped at 1 s in the client: delivery follows the reconnect quickly

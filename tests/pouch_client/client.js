@@ -18,6 +18,22 @@
 //   secured     as a plain (non-admin) user: write a valid wish; send it again after the sidecar
 //               (adminAuth) marked it failed; change a sidecar field; write a new wish with a
 //               sidecar field; write into the collection (locally + replicated, and directly)
+//   session     step by step, driven by the test over stdio (the conflict scenarios): one JSON
+//               command per line on stdin, one JSON answer per line on stdout ({ok: true, ...} or
+//               {ok: false, error}). The local databases stay open between commands; "offline"
+//               is simply not syncing. Commands ({cmd, ...}):
+//                 wish {set?}            write a new wish locally (cfg.id), returns {id, rev, doc}
+//                 get {id, db?}          the local winner with _conflicts/_deleted_conflicts, or null
+//                 leaves {id, db?}       every local leaf (open_revs=all, revs=true)
+//                 edit {id, set, rev?}   change fields of the local winner (or of leaf rev), {rev, doc}
+//                 remove {id, rev?}      withdraw (delete) the local winner (or leaf rev), {rev}
+//                 sync                   one-shot sync as the app does it (buffer both ways, the
+//                                        collection down), {push, pull, collection, denied}
+//                 discard_refused {id}   the app's answer to a 'denied' event: delete every live
+//                                        local leaf of id that the server does not have (the
+//                                        refused revisions), {removed: [rev...]}
+//                 quit
+//               db is "buffer" (default) or "collection".
 'use strict';
 
 const fs = require('fs');
@@ -284,7 +300,115 @@ async function secured() {
   done(out);
 }
 
-const scenarios = {roundtrip, invalid, offline, secured};
+// --- session: the test drives the client one step at a time
+
+function stats(r) {
+  return {ok: r.ok, status: r.status, docs_read: r.docs_read, docs_written: r.docs_written,
+    doc_write_failures: r.doc_write_failures,
+    errors: (r.errors || []).map((e) => ({id: e.id, rev: e.rev, error: e.error || e.name, reason: e.reason || e.message}))};
+}
+
+function deniedEntry(direction, e) {
+  return {direction, id: e.id || null, rev: e.rev || null, error: e.error || e.name, reason: e.reason || e.message};
+}
+
+async function session() {
+  const readline = require('readline');
+  clearTimeout(timer);  // the test bounds each command; the session lasts until stdin closes
+  const local = {buffer: localDb('buffer'), collection: localDb('collection')};
+  const remote = {buffer: remoteDb(cfg.server, cfg.buffer), collection: remoteDb(cfg.server, cfg.collection)};
+  const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
+  const dbOf = (c) => local[c.db || 'buffer'];
+
+  async function liveLeaves(db, id) {
+    const rows = await db.get(id, {open_revs: 'all', revs: true}).catch((e) => {
+      if (e.status === 404) return [];
+      throw e;
+    });
+    return rows.filter((r) => r.ok).map((r) => r.ok);
+  }
+
+  const commands = {
+    async wish(c) {
+      const doc = wish(c.set || {});
+      const r = await local.buffer.put(doc);
+      log('wish written locally', doc._id, r.rev);
+      return {id: doc._id, rev: r.rev, doc: Object.assign(doc, {_rev: r.rev})};
+    },
+    async get(c) {
+      const doc = await dbOf(c).get(c.id, {conflicts: true, deleted_conflicts: true}).catch((e) => {
+        if (e.status === 404) return null;
+        throw e;
+      });
+      return {doc};
+    },
+    async leaves(c) {
+      return {leaves: await liveLeaves(dbOf(c), c.id)};
+    },
+    async edit(c) {
+      const db = dbOf(c);
+      const current = c.rev ? await db.get(c.id, {rev: c.rev}) : await db.get(c.id);
+      const doc = Object.assign({}, current, c.set || {});
+      const r = await db.put(doc);
+      log('edited locally', c.id, `${current._rev} -> ${r.rev}`, JSON.stringify(c.set));
+      return {rev: r.rev, parent: current._rev, doc: Object.assign(doc, {_rev: r.rev})};
+    },
+    async remove(c) {
+      const db = dbOf(c);
+      const current = c.rev ? await db.get(c.id, {rev: c.rev}) : await db.get(c.id);
+      const r = await db.remove(current._id, current._rev);
+      log('removed locally', c.id, `${current._rev} -> ${r.rev}`);
+      return {rev: r.rev, parent: current._rev};
+    },
+    async sync() {
+      // what the app's live sync does in one round: push and pull the buffer at the same time,
+      // pull the collection; 'denied' is the per-document refusal of validate_doc_update
+      const denied = [];
+      const buffer = local.buffer.sync(remote.buffer);
+      buffer.on('denied', (err) => {
+        const e = err && err.direction && err.doc ? err.doc : err;
+        log('denied', err.direction || 'push', e.id, e.rev || '', e.reason || e.message);
+        denied.push(deniedEntry(err.direction || 'push', e));
+      });
+      const collection = local.collection.replicate.from(remote.collection);
+      collection.on('denied', (e) => denied.push(deniedEntry('pull', e)));
+      const [b, col] = await Promise.all([buffer, collection]);
+      return {push: stats(b.push || {}), pull: stats(b.pull || {}), collection: stats(col), denied};
+    },
+    async discard_refused(c) {
+      const live = await liveLeaves(local.buffer, c.id).then((ls) => ls.filter((d) => !d._deleted));
+      if (!live.length) return {removed: []};
+      const diff = await remote.buffer.revsDiff({[c.id]: live.map((d) => d._rev)});
+      const missing = (diff[c.id] && diff[c.id].missing) || [];
+      const removed = [];
+      for (const rev of missing) {
+        const r = await local.buffer.remove(c.id, rev);
+        log('discarded refused revision', c.id, rev, '->', r.rev);
+        removed.push(rev);
+      }
+      return {removed};
+    },
+  };
+
+  const rl = readline.createInterface({input: process.stdin});
+  for await (const line of rl) {
+    if (!line.trim()) continue;
+    let c;
+    try { c = JSON.parse(line); } catch (e) { out({ok: false, error: `not JSON: ${line}`}); continue; }
+    if (c.cmd === 'quit') break;
+    const fn = commands[c.cmd];
+    if (!fn) { out({ok: false, error: `unknown command ${c.cmd}`}); continue; }
+    try {
+      out(Object.assign({ok: true}, await fn(c)));
+    } catch (e) {
+      out({ok: false, error: e && (e.stack || e.message) ? `${e.name || ''} ${e.status || ''} ${e.message}\n${e.stack}` : String(e)});
+    }
+  }
+  await Promise.all([local.buffer.close(), local.collection.close()]).catch(() => {});
+  setTimeout(() => process.exit(0), 10);
+}
+
+const scenarios = {roundtrip, invalid, offline, secured, session};
 if (!scenarios[scenario]) {
   fail(`unknown scenario ${scenario}; known: ${Object.keys(scenarios).join(', ')}`);
 } else {
