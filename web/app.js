@@ -11,7 +11,8 @@
   const KINDS = ['movie', 'series'];
   const ID_FIELD = {movie: 'tmdbId', series: 'tvdbId'};
   const PREFIX = {movie: 'tmdb:', series: 'tvdb:'};
-  const STATE_LABEL = {new: 'waiting', processing: 'adding…', retry: 'will retry', failed: 'failed'};
+  const STATE_LABEL = {new: 'waiting', processing: 'adding…', retry: 'will retry', failed: 'failed',
+    refused: 'refused', moved: 'out of date'};
 
   const app = {
     config: null,
@@ -90,8 +91,12 @@
     db.changes({since: 0, live: true, include_docs: true})
       .on('change', (ch) => {
         if (ch.id.startsWith('_design/')) return;
-        if (ch.deleted) map.delete(ch.id);
-        else map.set(ch.id, ch.doc);
+        if (ch.deleted) {
+          map.delete(ch.id);
+          if (part === 'buffer') forgetDenied(db, ch.id);  // that refusal is over with
+        } else {
+          map.set(ch.id, ch.doc);
+        }
         queueRender();
       })
       .on('error', (e) => console.error('local changes', kind, part, e));
@@ -124,12 +129,14 @@
     for (const kind of KINDS) {
       const names = dbNames(kind);
       const local = app.local[kind];
-      watch(`${kind}-buffer`, local.buffer.sync(remote(names.buffer), opts), names.buffer);
-      watch(`${kind}-collection`, local.collection.replicate.from(remote(names.collection), opts), names.collection);
+      watch(`${kind}-buffer`, local.buffer.sync(remote(names.buffer), opts), local.buffer);
+      // pulled only: nothing is ever pushed, so nothing can be refused
+      watch(`${kind}-collection`, local.collection.replicate.from(remote(names.collection), opts), null);
     }
   }
 
-  function watch(name, rep, dbName) {
+  // db: the local database whose pushes this replication carries (null: pull only)
+  function watch(name, rep, db) {
     app.syncs.push(rep);
     app.repState[name] = 'active';
     rep.on('active', () => { app.repState[name] = 'active'; updateSync(); })
@@ -138,13 +145,17 @@
         if (err) app.lastSyncError = err;
         updateSync();
       })
-      .on('change', () => { if (app.repState[name] !== 'active') { app.repState[name] = 'live'; updateSync(); } })
+      .on('change', (info) => {
+        if (app.repState[name] !== 'active') { app.repState[name] = 'live'; updateSync(); }
+        if (info && info.direction === 'push') forgetAccepted(db, info.change.docs || []);
+      })
       .on('denied', (ev) => {
-        // CouchDB's validate_doc_update refused a document: keep its reason next to the wish
+        // validate_doc_update refused a document (sync wraps it as {direction, doc}): keep the
+        // reason next to the wish, for the revision that was refused
         const e = ev && ev.direction && ev.doc ? ev.doc : ev;
-        if (e && e.id) {
-          rememberDenied(dbName, e.id, e.reason || e.message || 'refused by CouchDB');
-          queueRender();
+        if (e && e.id && db) {
+          rememberDenied(db, e.id, e.rev, e.reason || e.message || 'no reason given')
+            .then(queueRender, (err) => console.error('denied', e.id, err));
         }
       })
       .on('error', (err) => {
@@ -180,24 +191,72 @@
   }
 
   // ---------------------------------------------------------------- refusals (denied), kept per revision
+  //
+  // A revision the server refuses stays in the local database as it is (PouchDB cannot undo it)
+  // and replication reports it once, as `denied`; its checkpoint then moves on. So the page
+  // keeps the refusal (localStorage, to survive a reload) keyed by local database and id, with
+  // the revision it was about: a later revision of the same wish gets its own verdict.
 
   function loadDenied() {
     try { return JSON.parse(localStorage.getItem('mt-denied') || '{}'); } catch (e) { return {}; }
   }
 
-  function rememberDenied(dbName, id, reason) {
-    for (const kind of KINDS) {
-      if (dbNames(kind).buffer !== dbName && dbNames(kind).collection !== dbName) continue;
-      const part = dbNames(kind).buffer === dbName ? 'buffer' : 'collection';
-      const doc = app.docs[kind][part].get(id);
-      app.denied[`${dbName}/${id}`] = {reason, rev: doc ? doc._rev : null};
-    }
+  function saveDenied() {
     localStorage.setItem('mt-denied', JSON.stringify(app.denied));
   }
 
-  function deniedReason(dbName, doc) {
-    const d = app.denied[`${dbName}/${doc._id}`];
-    return d && (d.rev === null || d.rev === doc._rev) ? d.reason : null;
+  const deniedKey = (db, id) => `${db.name}/${id}`;
+
+  // rev: the refused revision when the server names it, else the local winner now, which is what
+  // replication just pushed unless the person edited it again meanwhile
+  async function rememberDenied(db, id, rev, reason) {
+    let doc;
+    try {
+      doc = await db.get(id, rev ? {rev} : {});
+    } catch (e) {
+      if (e.status === 404) return;  // deleted here meanwhile
+      throw e;
+    }
+    // a refused deletion (a withdrawal while the sidecar was adding it) needs no mark: the
+    // server's live version beats a deleted leaf here too, once replication brings it
+    if (doc._deleted) return;
+    app.denied[deniedKey(db, id)] = {rev: doc._rev, reason};
+    saveDenied();
+  }
+
+  // a revision the server took is no longer refused (a later edit of a refused one can pass)
+  function forgetAccepted(db, docs) {
+    let changed = false;
+    for (const doc of docs) {
+      const d = app.denied[deniedKey(db, doc._id)];
+      if (d && d.rev === doc._rev) {
+        delete app.denied[deniedKey(db, doc._id)];
+        changed = true;
+      }
+    }
+    if (changed) { saveDenied(); queueRender(); }
+  }
+
+  function forgetDenied(db, id) {
+    if (!(deniedKey(db, id) in app.denied)) return;
+    delete app.denied[deniedKey(db, id)];
+    saveDenied();
+  }
+
+  function deniedReason(db, doc) {
+    const d = app.denied[deniedKey(db, doc._id)];
+    return d && d.rev === doc._rev ? d.reason : null;
+  }
+
+  // The collection already holds the wish this buffer doc stands for: the collection doc was
+  // written from it (same requested_at), or the doc still says `processing` and the title is
+  // there. The sidecar deletes a wish when it moves it, so such a local copy is stale: only a
+  // deletion not pulled yet, or a local revision the server refused, keeps it here.
+  function movedTo(kind, doc) {
+    const c = app.docs[kind].collection.get(doc._id);
+    if (!c) return null;
+    const sameWish = c.requested && c.requested.at && c.requested.at === doc.requested_at;
+    return sameWish || (doc.state === 'processing' && c.status !== 'removed') ? c : null;
   }
 
   // ---------------------------------------------------------------- adding a title
@@ -288,10 +347,76 @@
     await db.put(doc);
   }
 
+  // The tombstone carries the wish's requested_at, so the sidecar knows which wish ended (a
+  // newer wish for the same title, made elsewhere, has another requested_at and lives on).
   async function withdraw(kind, id) {
     const db = app.local[kind].buffer;
     const doc = await db.get(id);
-    await db.remove(doc);
+    if (doc.state === 'processing') return;  // the server refuses it: the add may be under way
+    await db.put({_id: doc._id, _rev: doc._rev, _deleted: true, requested_at: doc.requested_at});
+  }
+
+  // Discard: bring the local copy back to the server's version. A local revision cannot be
+  // un-written (the browser's PouchDB has no purge), and re-pulling brings nothing: the server's
+  // revisions are already known here. So, after copying the server's leaves in as they are
+  // (new_edits: false keeps their revision ids, as replication does), each live local leaf the
+  // server does not have is ended on top:
+  // - if the server's live version is an ancestor of that leaf (the usual refused edit), a new
+  //   revision with exactly the server's body: the only way to make that version show again.
+  //   Pushed, it changes nothing against the version it descends from, so the server takes it;
+  // - otherwise (the server deleted the wish, or its version is on another branch) a tombstone
+  //   saying `merged_into` (the server's winner): the sidecar's conflict policy reads that as "a
+  //   branch merged away, ends no wish", so when replication carries it up it never withdraws
+  //   the real wish. The server's own leaves then win here exactly as they do on the server.
+  async function discard(kind, id) {
+    const db = app.local[kind].buffer;
+    const server = await serverLeaves(remote(dbNames(kind).buffer), id);
+    if (server.length) await db.bulkDocs(server, {new_edits: false});
+    const serverRevs = new Set(server.map((d) => d._rev));
+    const keep = winnerOf(server);
+    const local = (await db.get(id, {open_revs: 'all', revs: true})).filter((r) => r.ok).map((r) => r.ok);
+    for (const leaf of local) {
+      if (leaf._deleted || serverRevs.has(leaf._rev)) continue;
+      if (keep && !keep._deleted && hasAncestor(leaf, keep._rev)) {
+        const {_rev, _revisions, ...serverBody} = keep;
+        await db.put({...serverBody, _rev: leaf._rev});
+      } else {
+        await db.put({_id: id, _rev: leaf._rev, _deleted: true, merged_into: keep ? keep._rev : 'discarded'});
+      }
+    }
+    forgetDenied(db, id);
+    queueRender();
+  }
+
+  // whether rev is in the history of doc (read with revs: true)
+  function hasAncestor(doc, rev) {
+    const pos = parseInt(rev, 10);
+    const hist = doc._revisions;
+    const i = hist ? hist.start - pos : -1;
+    return i >= 0 && i < hist.ids.length && `${pos}-${hist.ids[i]}` === rev;
+  }
+
+  // every leaf of a doc on the server, live and deleted, with its revision history
+  async function serverLeaves(remoteDb, id) {
+    try {
+      const rows = await remoteDb.get(id, {open_revs: 'all', revs: true});
+      return rows.filter((r) => r.ok).map((r) => r.ok);
+    } catch (e) {
+      if (e.status === 404) return [];  // never reached the server
+      throw e;
+    }
+  }
+
+  // CouchDB's winner: a live leaf before a deleted one, then the longer history, then the rev id
+  function winnerOf(leaves) {
+    const key = (d) => [d._deleted ? 0 : 1, parseInt(d._rev, 10), d._rev.slice(d._rev.indexOf('-') + 1)];
+    let best = null;
+    for (const d of leaves) {
+      if (!best) { best = d; continue; }
+      const a = key(d), b = key(best);
+      if (a[0] > b[0] || (a[0] === b[0] && (a[1] > b[1] || (a[1] === b[1] && a[2] > b[2])))) best = d;
+    }
+    return best;
   }
 
   function showMessage(sel, text, kind) {
@@ -380,50 +505,86 @@
       for (const doc of app.docs[kind].buffer.values()) items.push({kind, doc});
     }
     items.sort((a, b) => String(b.doc.requested_at).localeCompare(String(a.doc.requested_at)));
-    const list = $('#pending');
     const frag = document.createDocumentFragment();
-    for (const {kind, doc} of items) {
-      const state = doc.state || 'new';
-      const refused = deniedReason(dbNames(kind).buffer, doc);
-      const shown = refused ? 'refused' : state;
-      const meta = el('div', {class: 'meta'},
-        el('span', {class: 'kind', text: kind === 'movie' ? 'Movie' : 'Series'}),
-        el('span', {text: `${doc._id} · ${doc.action === 'monitor' ? 'monitor' : 'download'}`}),
-        doc.requested_by ? el('span', {text: `by ${doc.requested_by}`}) : null,
-        el('span', {text: when(doc.requested_at)}));
-      const details = [];
-      if (refused) details.push(el('p', {class: 'error', 'data-testid': 'refusal', text: `Refused by CouchDB: ${refused}`}));
-      if (doc.last_error && doc.last_error.message) {
-        details.push(el('p', {class: 'error', 'data-testid': 'last-error'},
-          el('strong', {text: doc.last_error.code ? `${doc.last_error.code}: ` : ''}), doc.last_error.message,
-          doc.last_error.at ? el('span', {class: 'at', text: ` (${when(doc.last_error.at)})`}) : null));
-      }
-      if (state === 'retry' && doc.next_attempt_at) {
-        details.push(el('p', {class: 'hint', text: `Attempt ${(doc.attempts || 0) + 1} at ${when(doc.next_attempt_at)}`}));
-      } else if (doc.attempts) {
-        details.push(el('p', {class: 'hint', text: `${doc.attempts} attempt${doc.attempts === 1 ? '' : 's'} so far`}));
-      }
-      const buttons = el('div', {class: 'buttons'});
-      if (state === 'failed' && !refused) {
-        const b = el('button', {type: 'button', class: 'resend', 'data-action': 'resend', text: 'Send again'});
-        b.addEventListener('click', () => resend(kind, doc._id).catch((e) => alert(`Could not send again: ${e.message}`)));
-        buttons.append(b);
-      }
-      if (state !== 'processing') {
-        const b = el('button', {type: 'button', class: 'secondary', 'data-action': 'withdraw', text: 'Withdraw'});
-        b.addEventListener('click', () => withdraw(kind, doc._id).catch((e) => alert(`Could not withdraw: ${e.message}`)));
-        buttons.append(b);
-      }
-      frag.append(el('li', {class: `item pending state-${shown}`, 'data-id': doc._id, 'data-kind': kind,
-        'data-state': shown},
-      el('div', {class: 'line'}, titleLine(doc),
-        el('span', {class: `badge state-${shown}`, 'data-testid': 'state',
-          text: refused ? 'refused' : STATE_LABEL[state] || state})),
-      meta, ...details, buttons.childElementCount ? buttons : null));
-    }
-    list.replaceChildren(frag);
+    for (const {kind, doc} of items) frag.append(pendingItem(kind, doc));
+    $('#pending').replaceChildren(frag);
     $('#pending-count').textContent = String(items.length);
     $('#pending-empty').hidden = items.length > 0;
+  }
+
+  // What a wish shows as. A refused local revision, or a copy of a wish the collection already
+  // holds, is shown as such and can be discarded: it must never read "adding…" (the server will
+  // never move a revision it refused).
+  function shownState(kind, doc) {
+    if (deniedReason(app.local[kind].buffer, doc)) return 'refused';
+    if (movedTo(kind, doc)) return 'moved';
+    return doc.state || 'new';
+  }
+
+  function pendingItem(kind, doc) {
+    const state = doc.state || 'new';
+    const shown = shownState(kind, doc);
+    const refused = deniedReason(app.local[kind].buffer, doc);
+    const moved = movedTo(kind, doc);
+    const meta = el('div', {class: 'meta'},
+      el('span', {class: 'kind', text: kind === 'movie' ? 'Movie' : 'Series'}),
+      el('span', {text: `${doc._id} · ${doc.action === 'monitor' ? 'monitor' : 'download'}`}),
+      doc.requested_by ? el('span', {text: `by ${doc.requested_by}`}) : null,
+      el('span', {'data-testid': 'requested-at', 'data-at': doc.requested_at, text: when(doc.requested_at)}));
+    const details = [];
+    if (refused) details.push(el('p', {class: 'error', 'data-testid': 'refusal', text: `Refused by the server: ${refused}`}));
+    if (moved) {
+      details.push(el('p', {class: 'hint', 'data-testid': 'moved',
+        text: `Already in the collection (${moved.status || 'added'}); this copy is out of date.`}));
+    }
+    if (shown === 'refused' || shown === 'moved') {
+      details.push(el('p', {class: 'hint', text: 'Discard brings back what the server has.'}));
+    } else {
+      details.push(...sidecarDetails(doc, state));
+    }
+    const buttons = el('div', {class: 'buttons'}, ...itemButtons(kind, doc, shown));
+    return el('li', {class: `item pending state-${shown}`, 'data-id': doc._id, 'data-kind': kind,
+      'data-state': shown, 'data-rev': doc._rev},
+    el('div', {class: 'line'}, titleLine(doc),
+      el('span', {class: `badge state-${shown}`, 'data-testid': 'state', text: STATE_LABEL[shown] || shown})),
+    meta, ...details, buttons.childElementCount ? buttons : null);
+  }
+
+  // the sidecar's word on a wish: Radarr's/Sonarr's last error, when it tries again
+  function sidecarDetails(doc, state) {
+    const out = [];
+    if (doc.last_error && doc.last_error.message) {
+      out.push(el('p', {class: 'error', 'data-testid': 'last-error'},
+        el('strong', {text: doc.last_error.code ? `${doc.last_error.code}: ` : ''}), doc.last_error.message,
+        doc.last_error.at ? el('span', {class: 'at', text: ` (${when(doc.last_error.at)})`}) : null));
+    }
+    if (state === 'retry' && doc.next_attempt_at) {
+      out.push(el('p', {class: 'hint', text: `Attempt ${(doc.attempts || 0) + 1} at ${when(doc.next_attempt_at)}`}));
+    } else if (doc.attempts) {
+      out.push(el('p', {class: 'hint', text: `${doc.attempts} attempt${doc.attempts === 1 ? '' : 's'} so far`}));
+    }
+    return out;
+  }
+
+  // What a person may do, as the contract allows (docs/data-model.md): send a failed wish again;
+  // withdraw it unless the sidecar is adding it (the server refuses that); discard a refused or
+  // out-of-date local copy (nothing else: editing or withdrawing a refused revision builds on it).
+  function itemButtons(kind, doc, shown) {
+    const button = (action, cls, text, fn, failure) => {
+      const b = el('button', {type: 'button', class: cls, 'data-action': action, text});
+      b.addEventListener('click', () => {
+        b.disabled = true;
+        fn(kind, doc._id).catch((e) => { b.disabled = false; alert(`${failure}: ${e.message}`); });
+      });
+      return b;
+    };
+    if (shown === 'refused' || shown === 'moved') {
+      return [button('discard', 'secondary', 'Discard', discard, 'Could not discard (is the server reachable?)')];
+    }
+    const out = [];
+    if (shown === 'failed') out.push(button('resend', 'resend', 'Send again', resend, 'Could not send again'));
+    if (shown !== 'processing') out.push(button('withdraw', 'secondary', 'Withdraw', withdraw, 'Could not withdraw'));
+    return out;
   }
 
   function renderCollection() {
