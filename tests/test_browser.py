@@ -290,3 +290,142 @@ def test_page_signs_in_when_couchdb_wants_a_user(browser_node, settings, secured
     doc = requests.get(f"{sec.couchdb_url}/{sec.movies_db}/tmdb:550", auth=sec.couch_auth).json()
     assert doc["status"] == "monitored" and doc["requested"]["by"] == "bob"
     assert fake_radarr.creations[550] == 1
+
+
+def _leaves(url: str, db: str, doc_id: str, auth) -> list[dict]:
+    """Every leaf of a doc on the server, live and deleted, with its body."""
+    r = requests.get(f"{url}/{db}/{doc_id}", params={"open_revs": "all"}, auth=auth,
+                     headers={"Accept": "application/json"}, timeout=5)
+    r.raise_for_status()
+    return [row["ok"] for row in r.json() if "ok" in row]
+
+
+def test_page_shows_refusals_discards_them_and_withdraws(browser_node, secured, tmp_path):
+    """On a server with an admin (the page signed in as a plain user, so validate_doc_update
+    applies): a local edit the server refuses shows as refused with the server's reason, and
+    Discard brings back the server's version; the "ghost" (a refused edit of a wish the sidecar
+    then moved) shows as refused and out of date, never "adding…", and goes with Discard for
+    good; Withdraw works for new, retry and failed wishes and writes the wish's requested_at on
+    the tombstone. No worker runs: the test plays the sidecar, so nothing moves by itself."""
+    node = browser_node
+    sec, (user, password), _ = secured
+    url, admin = sec.couchdb_url, sec.couch_auth
+    buffer_url = f"{url}/{sec.movies_buffer_db}"
+    asked = {701: "2026-11-25T10:01:00.000Z", 702: "2026-11-25T10:02:00.000Z",
+             703: "2026-11-25T10:03:00.000Z", 704: "2026-11-25T10:04:00.000Z"}
+    error = {"code": "timeout", "message": "Radarr did not answer", "at": "2026-11-25T10:05:00Z"}
+    sidecar_fields = {
+        701: {},
+        702: {"state": "retry", "attempts": 1, "last_error": error, "next_attempt_at": "2099-01-01T00:00:00Z"},
+        703: {"state": "failed", "attempts": 1, "last_error": {**error, "code": "404", "message": "not found"}},
+        704: {"state": "processing", "attempts": 0, "claimed_by": "other-worker", "claimed_at": now_iso()},
+    }
+    revs = {}
+    for tmdb, extra in sidecar_fields.items():
+        doc = {"type": "movie", "tmdbId": tmdb, "title": f"Film {tmdb}", "action": "download",
+               "requested_at": asked[tmdb], **extra}
+        r = requests.put(f"{buffer_url}/tmdb:{tmdb}", json=doc, auth=admin, timeout=5)
+        assert r.status_code == 201, r.text
+        revs[tmdb] = r.json()["rev"]
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serve(build_app(sec)) as web, cors_allowing(url, admin, web):
+        script = BrowserScript(node, {
+            "url": f"{web}/app/", "chromium": CHROMIUM, "userDataDir": str(tmp_path / "chromium-profile"),
+            "screenshotDir": str(ARTIFACTS), "scenario": "refusals", "failingId": 0,
+            "bufferDb": sec.movies_buffer_db, "signIn": {"username": user, "password": password},
+            "timeoutMs": 15000,
+        }, ARTIFACTS / "browser-refusals.log")
+        try:
+            ev = script.next_event(60)
+            assert ev["for"] == "discarded" and ev["id"] == "tmdb:701"
+            # the page's version after Discard reaches the server, which takes it: it is the
+            # server's own version again (requested_at as it was, state new)
+            wait_for(lambda: requests.get(f"{buffer_url}/tmdb:701", auth=admin, timeout=5).json().get("_rev") == ev["rev"],
+                     timeout=15, message="the discarded wish's revision on the server")
+            after_discard = requests.get(f"{buffer_url}/tmdb:701", auth=admin, timeout=5).json()
+            script.answer()
+
+            ev = script.next_event(60)
+            assert ev == {"event": "wait", "for": "move", "id": "tmdb:704"}
+            # the sidecar's move: the collection doc first, then the buffer doc deleted with the
+            # worker's tombstone (the claim it holds makes it the sidecar's to move)
+            coll = {"_id": "tmdb:704", "type": "movie", "tmdbId": 704, "title": "Film 704", "status": "wanted",
+                    "monitored": True, "hasFile": False, "grabbed": False, "radarrId": 1, "instance": "default",
+                    "instances": {"default": {"id": 1, "monitored": True, "hasFile": False}},
+                    "requested": {"action": "download", "at": asked[704]}, "source": "worker",
+                    "created_at": now_iso(), "updated_at": now_iso()}
+            r = requests.put(f"{url}/{sec.movies_db}/tmdb:704", json=coll, auth=admin, timeout=5)
+            assert r.status_code == 201, r.text
+            r = requests.put(f"{buffer_url}/tmdb:704", auth=admin, timeout=5, json={
+                "_rev": revs[704], "_deleted": True, "ended": "moved", "requested_at": asked[704], "moved_at": now_iso()})
+            assert r.status_code == 201, r.text
+            script.answer()
+
+            ev = script.next_event(60)
+            assert ev == {"event": "wait", "for": "withdrawn"}
+            # the page's withdrawals reach the server
+            gone = lambda: all(requests.get(f"{buffer_url}/tmdb:{t}", auth=admin, timeout=5).status_code == 404
+                               for t in (701, 702, 703))
+            wait_for(gone, timeout=15, message="the withdrawals to reach the server")
+            script.answer()
+
+            done = script.next_event(60)
+            assert done["event"] == "done"
+        finally:
+            script.close()
+
+    steps = script.steps
+    listed = steps["listed"]["items"]
+    # Withdraw wherever the contract allows it; never while the sidecar is adding the title
+    assert listed["tmdb:701"]["actions"] == ["withdraw"]
+    assert listed["tmdb:702"]["actions"] == ["withdraw"]
+    assert listed["tmdb:703"]["actions"] == ["resend", "withdraw"]
+    assert listed["tmdb:704"]["actions"] == [] and listed["tmdb:704"]["badge"] == "adding…"
+
+    # (a) the refused edit: the server's reason on the wish, Discard the only action
+    refused = steps["refused"]["item"]
+    assert refused["state"] == "refused" and refused["badge"] == "refused"
+    assert refused["rev"] == steps["refused"]["rev"]
+    assert refused["refusal"].startswith("Refused by the server: requested_at stays as it was"), refused
+    assert refused["actions"] == ["discard"]
+    # ...and Discard brought back the server's version (as a revision on top of the refused one:
+    # the server's is its ancestor), one live leaf, no refusal left
+    back = steps["discarded"]["item"]
+    assert back["state"] == "new" and back["requestedAt"] == asked[701], back
+    assert back["actions"] == ["withdraw"] and back["refusal"] is None
+    assert [leaf["rev"] for leaf in steps["discarded"]["leaves"] if not leaf["deleted"]] == [back["rev"]]
+    assert {k: v for k, v in after_discard.items() if k != "_rev"} == {
+        "_id": "tmdb:701", "type": "movie", "tmdbId": 701, "title": "Film 701", "action": "download",
+        "requested_at": asked[701]}, after_discard
+
+    # (b) the ghost: refused with the server's reason, then out of date once moved; never "adding…"
+    ghost_refused = steps["ghost-refused"]["item"]
+    assert ghost_refused["state"] == "refused" and "being added right now" in ghost_refused["refusal"]
+    ghost = steps["ghost"]["item"]
+    assert ghost["state"] == "refused" and ghost["badge"] != "adding…" and ghost["actions"] == ["discard"]
+    assert ghost["moved"].startswith("Already in the collection (wanted)")
+    assert any(leaf["deleted"] for leaf in steps["ghost"]["leaves"]) and any(
+        not leaf["deleted"] for leaf in steps["ghost"]["leaves"]), "the ghost's leaves were not there to see"
+    unrecorded = steps["ghost-unrecorded"]["item"]
+    assert unrecorded["state"] == "moved" and unrecorded["badge"] == "out of date"
+    assert unrecorded["actions"] == ["discard"]
+    assert all(leaf["deleted"] for leaf in steps["ghost-discarded"]["leaves"])
+    # on the server the wish stays moved: nothing of the ghost came back to life
+    server_704 = _leaves(url, sec.movies_buffer_db, "tmdb:704", admin)
+    assert server_704 and all(leaf.get("_deleted") for leaf in server_704), server_704
+    assert any(leaf.get("ended") == "moved" for leaf in server_704)
+
+    # (c) withdrawals: each a tombstone naming the wish it ended
+    for tmdb in (701, 702, 703):
+        leaves = _leaves(url, sec.movies_buffer_db, f"tmdb:{tmdb}", admin)
+        assert all(leaf.get("_deleted") for leaf in leaves), (tmdb, leaves)
+        assert any(leaf.get("requested_at") == asked[tmdb] and not leaf.get("merged_into") for leaf in leaves), leaves
+    # the discarded ghost's tombstone (if it reached the server) ends no wish: it says merged_into
+    moved_rev = next(leaf["_rev"] for leaf in server_704 if leaf.get("ended") == "moved")
+    assert all(leaf["merged_into"] == moved_rev for leaf in server_704 if leaf.get("merged_into")), server_704
+
+    # after a reload and a full sync nothing is pending: no ghost survives
+    assert done["pending"] == [], done["pending"]
+    others = [e for e in done["consoleErrors"] if "401" not in e]
+    assert others == [], others

@@ -4,7 +4,9 @@
 //
 //   node tests/pouch_client/browser.js '<json config>'
 //
-// config: {url, chromium, userDataDir, screenshotDir, failingId, timeoutMs?}
+// config: {url, chromium, userDataDir, screenshotDir, failingId, timeoutMs?, scenario?, signIn?,
+//          bufferDb?}; scenario "signin" (sign-in on a server with an admin) or "refusals" (refused
+//          revisions, discard, withdraw: see refusals() below)
 // Talks to the test over stdio, one JSON object per line:
 //   stdout {"event": "step", ...}        progress and observations
 //   stdout {"event": "wait", "for": X}   then reads one line from stdin before going on (the test
@@ -70,6 +72,7 @@ async function main() {
     const t0 = Date.now();
     await page.goto(cfg.url, {waitUntil: 'domcontentloaded'});
     if (cfg.scenario === 'signin') return await signIn(page, consoleErrors);
+    if (cfg.scenario === 'refusals') return await refusals(page, consoleErrors);
     await page.waitForSelector('#sync-status[data-state="live"]');
     out({event: 'step', step: 'live', ms: Date.now() - t0});
     // a marker that a reload would wipe: every change below must arrive without one
@@ -179,6 +182,136 @@ async function signIn(page, consoleErrors) {
   await page.waitForSelector(`${item('collection', 'tmdb:550')}[data-status="monitored"]`);
   await page.waitForSelector(item('pending', 'tmdb:550'), {state: 'detached'});
   out({event: 'done', consoleErrors});
+}
+
+// ---------------------------------------------------------------- refused revisions, discard, withdraw
+//
+// The test put four wishes on a server with an admin, as the sidecar would have left them:
+// tmdb:701 new, tmdb:702 retry, tmdb:703 failed, tmdb:704 processing (no worker runs). The page
+// is signed in as a plain user, so validate_doc_update applies to what it pushes.
+
+const pendingSel = (id, state) => `${item('pending', id)}${state ? `[data-state="${state}"]` : ''}`;
+
+// what the page shows for one wish: its state, its texts and the actions it offers
+async function shown(page, id) {
+  return page.$eval(item('pending', id), (li) => ({
+    state: li.dataset.state,
+    rev: li.dataset.rev,
+    badge: li.querySelector('[data-testid="state"]').textContent,
+    requestedAt: li.querySelector('[data-testid="requested-at"]').dataset.at,
+    refusal: (li.querySelector('[data-testid="refusal"]') || {}).textContent || null,
+    moved: (li.querySelector('[data-testid="moved"]') || {}).textContent || null,
+    actions: [...li.querySelectorAll('button')].map((b) => b.dataset.action),
+  }));
+}
+
+// An edit made in the page's own local database, as a stale tab or an offline phone would make
+// it (the page offers no such edit): PouchDB in the page, the same IndexedDB database.
+async function editLocally(page, id, change) {
+  return page.evaluate(async ({bufferDb, id, change}) => {
+    const dbs = await indexedDB.databases();
+    const found = dbs.map((d) => d.name).find((n) => n.startsWith('_pouch_mt-') && n.endsWith(`-${bufferDb}`));
+    if (!found) throw new Error(`no local copy of ${bufferDb} among ${dbs.map((d) => d.name)}`);
+    const db = new PouchDB(found.slice('_pouch_'.length));
+    const doc = await db.get(id);
+    const res = await db.put({...doc, ...change});
+    return res.rev;
+  }, {bufferDb: cfg.bufferDb, id, change});
+}
+
+// the local leaves of a doc (the page's database): [{rev, deleted}]
+async function localLeaves(page, id) {
+  return page.evaluate(async ({bufferDb, id}) => {
+    const dbs = await indexedDB.databases();
+    const found = dbs.map((d) => d.name).find((n) => n.startsWith('_pouch_mt-') && n.endsWith(`-${bufferDb}`));
+    const db = new PouchDB(found.slice('_pouch_'.length));
+    const rows = await db.get(id, {open_revs: 'all'});
+    return rows.filter((r) => r.ok).map((r) => ({rev: r.ok._rev, deleted: !!r.ok._deleted}));
+  }, {bufferDb: cfg.bufferDb, id});
+}
+
+async function until(what, fn, timeoutMs = T) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function signInOnly(page) {
+  await page.waitForSelector('#sync-status[data-state="auth"]');
+  await page.fill('#signin-user', cfg.signIn.username);
+  await page.fill('#signin-password', cfg.signIn.password);
+  await page.click('#signin-form button[type="submit"]');
+  await page.waitForSelector('#sync-status[data-state="live"]');
+}
+
+async function refusals(page, consoleErrors) {
+  await signInOnly(page);
+  for (const [id, state] of [['tmdb:701', 'new'], ['tmdb:702', 'retry'], ['tmdb:703', 'failed'], ['tmdb:704', 'processing']]) {
+    await page.waitForSelector(pendingSel(id, state));
+  }
+  const listed = {};
+  for (const id of ['tmdb:701', 'tmdb:702', 'tmdb:703', 'tmdb:704']) listed[id] = await shown(page, id);
+  out({event: 'step', step: 'listed', items: listed});
+
+  // (1) an edit the server refuses (requested_at names the wish: it never changes), then Discard
+  const refusedRev = await editLocally(page, 'tmdb:701', {requested_at: '2030-01-01T00:00:00.000Z'});
+  await page.waitForSelector(`${pendingSel('tmdb:701', 'refused')} [data-testid="refusal"]`);
+  out({event: 'step', step: 'refused', rev: refusedRev, item: await shown(page, 'tmdb:701')});
+  await page.click(`${pendingSel('tmdb:701', 'refused')} button[data-action="discard"]`);
+  await page.waitForSelector(pendingSel('tmdb:701', 'new'));
+  const discardRev = await page.getAttribute(item('pending', 'tmdb:701'), 'data-rev');
+  await waitForTest('discarded', {id: 'tmdb:701', rev: discardRev});  // the server takes that revision
+  await page.waitForTimeout(300);  // a render or two, had a refusal come back
+  out({event: 'step', step: 'discarded', item: await shown(page, 'tmdb:701'), leaves: await localLeaves(page, 'tmdb:701')});
+
+  // (2) the ghost: an edit of a wish the sidecar is adding is refused; then the sidecar moves it
+  await editLocally(page, 'tmdb:704', {title: 'Ghost Film (edited)'});
+  await page.waitForSelector(`${pendingSel('tmdb:704', 'refused')} [data-testid="refusal"]`);
+  out({event: 'step', step: 'ghost-refused', item: await shown(page, 'tmdb:704')});
+  await waitForTest('move', {id: 'tmdb:704'});  // the test moves it on the server, as the worker does
+  await page.waitForSelector(item('collection', 'tmdb:704'));
+  // the deletion arrived too: locally the refused revision still wins over it (a live leaf beats
+  // a deleted one), which is exactly what used to read "adding…" forever
+  const ghostLeaves = await until('the move to reach the page', async () => {
+    const leaves = await localLeaves(page, 'tmdb:704');
+    return leaves.some((l) => l.deleted) && leaves;
+  });
+  await page.waitForSelector(`${pendingSel('tmdb:704')} [data-testid="moved"]`);
+  out({event: 'step', step: 'ghost', item: await shown(page, 'tmdb:704'), leaves: ghostLeaves});
+  fs.mkdirSync(cfg.screenshotDir, {recursive: true});
+  const screenshot = path.join(cfg.screenshotDir, 'app-refused.png');
+  await page.screenshot({path: screenshot, fullPage: true});
+
+  // the same ghost after the refusal was forgotten (another session, cleared storage): still not
+  // "adding…", since the collection holds that very wish
+  await page.evaluate(() => localStorage.removeItem('mt-denied'));
+  await page.reload({waitUntil: 'domcontentloaded'});
+  await page.waitForSelector('#sync-status[data-state="live"]');
+  await page.waitForSelector(item('collection', 'tmdb:704'));
+  await page.waitForSelector(pendingSel('tmdb:704', 'moved'));
+  out({event: 'step', step: 'ghost-unrecorded', item: await shown(page, 'tmdb:704')});
+  await page.click(`${pendingSel('tmdb:704', 'moved')} button[data-action="discard"]`);
+  await page.waitForSelector(item('pending', 'tmdb:704'), {state: 'detached'});
+  out({event: 'step', step: 'ghost-discarded', leaves: await localLeaves(page, 'tmdb:704')});
+
+  // (3) withdraw in every state that allows it: retry, failed, new
+  for (const id of ['tmdb:702', 'tmdb:703', 'tmdb:701']) {
+    await page.click(`${item('pending', id)} button[data-action="withdraw"]`);
+    await page.waitForSelector(item('pending', id), {state: 'detached'});
+  }
+  await waitForTest('withdrawn');  // the test waits for the server to have them deleted
+
+  // nothing comes back after a fresh start and a full sync
+  await page.reload({waitUntil: 'domcontentloaded'});
+  await page.waitForSelector('#sync-status[data-state="live"]');
+  await page.waitForSelector(item('collection', 'tmdb:704'));
+  await page.waitForTimeout(300);  // a render or two after "live", had anything arrived
+  const pending = await page.$$eval('#pending li', (lis) => lis.map((li) => ({id: li.dataset.id, state: li.dataset.state})));
+  out({event: 'done', pending, consoleErrors, screenshot});
 }
 
 const timer = setTimeout(() => { out({event: 'error', error: 'browser script timed out'}); process.exit(1); }, 6 * T);
