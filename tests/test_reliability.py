@@ -21,7 +21,8 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(couch_server, fake_
     """Short CI variant of tests/chaos/kill_worker.py (the full run: 500 items, 20 kills)."""
     fake_radarr.reset()
     fake_sonarr.reset()
-    report = run_chaos(couch_server[0], fake_radarr, fake_sonarr, items=120, kills=6, seed=7, log_dir=tmp_path)
+    report = run_chaos(couch_server[0], fake_radarr, fake_sonarr, items=120, kills=6, seed=7, log_dir=tmp_path,
+                       auth=couch_server[1])
     assert report["kills"] == 6
     assert report["lost"] == 0 and report["buffer_left"] == 0
     assert report["duplicate_adds"] == 0 and report["not_added"] == 0

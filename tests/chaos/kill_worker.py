@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_chaos(couch_url: str, radarr, sonarr, items: int = 500, kills: int = 20, seed: int | None = None,
               workers: int = 1, log_dir: Path | None = None, claim_timeout: float = 3.0,
-              drain_timeout: float = 180.0) -> dict:
-    """Returns a report: kills, items, moved, lost, duplicate_adds, stuck_processing, seconds."""
+              drain_timeout: float = 180.0, auth: tuple[str, str] | None = None) -> dict:
+    """Returns a report: kills, items, moved, lost, duplicate_adds, stuck_processing, seconds.
+    auth: (user, password) of a CouchDB admin (CouchDB 3 makes new databases admin-only)."""
     sys.path.insert(0, str(ROOT))
     from sidecar.config import ArrInstance, Settings
     from sidecar.couch import Couch
@@ -36,7 +37,7 @@ def run_chaos(couch_url: str, radarr, sonarr, items: int = 500, kills: int = 20,
     rng = random.Random(seed)
     prefix = f"chaos_{uuid.uuid4().hex[:8]}"
     settings = Settings(
-        couchdb_url=couch_url,
+        couchdb_url=couch_url, couchdb_user=auth[0] if auth else None, couchdb_password=auth[1] if auth else None,
         movies_buffer_db=f"{prefix}_movies_buffer", movies_db=f"{prefix}_movies",
         series_buffer_db=f"{prefix}_series_buffer", series_db=f"{prefix}_series",
         radarr=(ArrInstance("radarr", "default", radarr.url, radarr.api_key, 1, "/movies"),),
@@ -45,7 +46,7 @@ def run_chaos(couch_url: str, radarr, sonarr, items: int = 500, kills: int = 20,
         scan_interval=0.2,
     )
     push_all(settings)
-    couch = Couch(couch_url)
+    couch = Couch(couch_url, auth)
     movies = [i for i in range(1, items + 1) if i % 4]
     series = [i for i in range(1, items + 1) if not i % 4]
     now = "2026-11-25T10:00:00Z"
@@ -132,6 +133,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--workers", type=int, default=1, help="workers running (and killed) at once")
     parser.add_argument("--couch-url", default=os.environ.get("COUCHDB_URL"))
+    parser.add_argument("--couch-user", default=os.environ.get("COUCHDB_USER"))
+    parser.add_argument("--couch-password", default=os.environ.get("COUCHDB_PASSWORD"))
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -148,7 +151,8 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}"
     radarr, sonarr = FakeRadarr().start(), FakeSonarr().start()
     try:
-        report = run_chaos(url, radarr, sonarr, args.items, args.kills, args.seed, args.workers)
+        auth = (args.couch_user, args.couch_password) if args.couch_user else None
+        report = run_chaos(url, radarr, sonarr, args.items, args.kills, args.seed, args.workers, auth=auth)
     finally:
         radarr.stop()
         sonarr.stop()
