@@ -29,7 +29,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sidecar.config import ConfigError, load_settings  # noqa: E402
+from sidecar.arr import client_for  # noqa: E402
+from sidecar.config import ArrInstance, ConfigError, load_settings  # noqa: E402
 
 # (name, question, secret?)
 ASKED = [
@@ -97,24 +98,17 @@ def check_couchdb(url: str, user: str | None, password: str | None) -> str:
 
 
 def check_arr(app: str, url: str, api_key: str) -> dict:
-    """GET /api/v3/system/status; returns it (appName, instanceName, version)."""
+    """The app's system status (appName, instanceName, version), checked by the sidecar's own
+    client (sidecar.arr.ServarrClient.identify): the same reasons as /readyz, naming what to change."""
     if not api_key:
         raise CheckFailed(f"{app.upper()}_API_KEY is empty (find it in {app} > Settings > General > Security)")
+    client = client_for(ArrInstance(app.lower(), "default", url.rstrip("/"), api_key), timeout=5)
     try:
-        resp = requests.get(url.rstrip("/") + "/api/v3/system/status", headers={"X-Api-Key": api_key}, timeout=5)
-    except requests.RequestException as exc:
-        raise CheckFailed(f"{app} at {url} cannot be reached ({type(exc).__name__}); is it running?") from None
-    if resp.status_code == 401:
-        raise CheckFailed(f"{app} at {url} refused the API key (401): copy it from {app} > Settings > General > Security")
-    if resp.status_code != 200:
-        raise CheckFailed(f"{app} at {url} answered {resp.status_code} to /api/v3/system/status")
-    try:
-        status = resp.json()
-    except ValueError:
-        raise CheckFailed(f"{url} answered, but not with {app}'s JSON: is the URL (and URL base) right?") from None
-    found = status.get("appName")
-    if found and found.lower() != app.lower():
-        raise CheckFailed(f"{url} is {found}, not {app}: swapped URLs?")
+        status, problems = client.identify()
+    finally:
+        client.session.close()
+    if problems:
+        raise CheckFailed("; ".join(problems))
     return status
 
 

@@ -13,7 +13,9 @@ cannot help).
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -39,7 +41,8 @@ class PermanentArrError(ArrError):
 
 
 def _messages(resp: requests.Response) -> tuple[str, list[str]]:
-    """(error codes, readable messages) from a Radarr/Sonarr error body of any of its shapes."""
+    """(error codes, readable messages) from a Radarr/Sonarr error body of any of its shapes
+    (reference README §5: a FluentValidation array, ProblemDetails, or {message, description})."""
     try:
         body = resp.json()
     except ValueError:
@@ -53,8 +56,38 @@ def _messages(resp: requests.Response) -> tuple[str, list[str]]:
             return "", msgs or [str(body.get("title", ""))]
         for key in ("message", "title", "content"):
             if body.get(key):
-                return "", [str(body[key])]
+                return "", [str(body[key]).splitlines()[0]]
     return "", [str(body)[:300]]
+
+
+def _is_json(resp: requests.Response) -> bool:
+    if not resp.content:
+        return False
+    try:
+        resp.json()
+    except ValueError:
+        return False
+    return True
+
+
+def _html_title(text: str) -> str:
+    m = re.search(r"<title[^>]*>([^<]{1,120})</title>", text, re.I)
+    return f' ("{" ".join(m.group(1).split())}")' if m else ""
+
+
+def _looks_like_html(resp: requests.Response) -> bool:
+    head = resp.text.lstrip()[:100].lower()
+    return "html" in resp.headers.get("Content-Type", "").lower() or head.startswith(("<!doctype", "<html"))
+
+
+# hints for the validation failures a person can fix by a setting (reference README §5)
+_HINTS = {
+    "QualityProfileExistsValidator": "set {p}_QUALITY_PROFILE_ID (or the wish's options.qualityProfileId) to one of "
+                                     "{app}'s quality profiles (Settings → Profiles)",
+    "RootFolderExistsValidator": "set {p}_ROOT_FOLDER (or the wish's options.rootFolderPath) to one of {app}'s root "
+                                 "folders (Settings → Media Management)",
+    "LanguageProfileExistsValidator": "set {p}_LANGUAGE_PROFILE_ID to one of Sonarr v3's language profiles",
+}
 
 
 class ServarrClient:
@@ -77,26 +110,94 @@ class ServarrClient:
     def name(self) -> str:
         return f"{self.kind}:{self.instance.name}"
 
+    @property
+    def _where(self) -> str:
+        """"Radarr at http://host:7878" (or "Radarr (4k) at ...") for messages, credentials redacted."""
+        label = self.instance.app if self.instance.name == "default" else f"{self.instance.app} ({self.instance.name})"
+        return f"{label} at {redact_url(self.instance.url)}"
+
     def _call(self, method: str, path: str, timeout: float | None = None, **kw: Any) -> requests.Response:
+        """One API request. Returns a 2xx answer that came from Radarr/Sonarr; raises
+        TransientArrError (try again later) or PermanentArrError (only a real Radarr/Sonarr
+        validation failure or 404) with a reason a person can act on. Redirects are never
+        followed: requests would turn a POST into a GET (RFC 9110 §15.4 leaves it to clients)."""
         url = f"{self.instance.url}/api/v3/{path.lstrip('/')}"
+        limit = timeout or self.timeout
         try:
-            resp = self.session.request(method, url, timeout=timeout or self.timeout, **kw)
+            resp = self.session.request(method, url, timeout=limit, allow_redirects=False, **kw)
         except requests.Timeout:
-            raise TransientArrError("timeout", f"{self.name} did not answer within {timeout or self.timeout:g} s") from None
+            raise TransientArrError("timeout", f"{self._where} did not answer within {limit:g} s; it may be busy "
+                                    "or down (ARR_TIMEOUT sets the limit)") from None
         except requests.ConnectionError:
-            raise TransientArrError("unreachable", f"{self.name} at {redact_url(self.instance.url)} refused or dropped the connection") from None
+            raise TransientArrError("unreachable", f"could not connect to {self._where} (refused or dropped): is it "
+                                    f"running, and is {self.instance.env_prefix}_URL right?") from None
         except requests.RequestException as exc:
-            raise TransientArrError("request_failed", f"{self.name}: {type(exc).__name__}") from None
+            raise TransientArrError("request_failed", f"{self._where}: {type(exc).__name__}") from None
+        foreign = self._not_from_the_api(resp)
+        if foreign is not None:
+            raise foreign
         if resp.status_code < 400:
             return resp
+        raise self._error(resp)
+
+    def _not_from_the_api(self, resp: requests.Response) -> ArrError | None:
+        """An answer Radarr/Sonarr's API would never give: a redirect, a web page (a proxy's
+        error or login page), an error without its JSON body. Always transient: what is in
+        between may be fixed or come back."""
+        status, app, p = resp.status_code, self.instance.app, self.instance.env_prefix
+        if 300 <= status < 400:
+            return TransientArrError("redirected", self._redirect_reason(resp.headers.get("Location", "")), status)
+        if _looks_like_html(resp):
+            title = _html_title(resp.text)
+            if status in (502, 503, 504):
+                why = (f"a proxy in front of {app} answered {status} {resp.reason or ''}{title}: {app} is down or the "
+                       f"proxy cannot reach it")
+            elif status in (401, 403) or (status == 200 and re.search(r"log ?in|sign ?in|auth", title, re.I)):
+                why = (f"an authentication proxy answered with its login page ({status}{title}) instead of {app}: "
+                       f"let /api/ through with the X-Api-Key header, or set {p}_URL to {app} itself")
+            else:
+                why = (f"{self._where} answered {status} with a web page{title}, not {app}'s API: check {p}_URL "
+                       f"(is {app} there, with its URL base?)")
+            return TransientArrError(f"not_{self.kind}", why, status)
+        if status >= 500 and not _is_json(resp):
+            return TransientArrError(f"http_{status}", f"{self._where} answered {status} {resp.reason or ''} without "
+                                     f"details: {app} starting or stopping, or a proxy that cannot reach it", status)
+        if status >= 400 and status != 401 and not _is_json(resp):
+            # Radarr/Sonarr errors always carry JSON (reference README §5): this came from something else
+            return TransientArrError(f"not_{self.kind}", f"{self._where} answered {status} {resp.reason or ''} "
+                                     f"without {app}'s error details: a proxy or the wrong address? check {p}_URL", status)
+        return None
+
+    def _redirect_reason(self, location: str) -> str:
+        app, p = self.instance.app, self.instance.env_prefix
+        ours = urlsplit(self.instance.url)
+        target = urlsplit(urljoin(self.instance.url + "/", location))
+        if target.netloc == ours.netloc and "/api/" in target.path:
+            base = target.path[:target.path.index("/api/")]
+            if base and base.rstrip("/") != ours.path.rstrip("/"):
+                fixed = urlunsplit((ours.scheme, ours.netloc, base, "", ""))
+                return (f"{app} redirects its API to {base}/api/…: its URL base is {base}, so set {p}_URL to "
+                        f"{redact_url(fixed)}")
+        shown = redact_url(urlunsplit((target.scheme, target.netloc, target.path, "", "")))
+        return (f"{self._where} redirects to {shown} (a login page, or another address): set {p}_URL to where "
+                f"{app}'s API answers")
+
+    def _error(self, resp: requests.Response) -> ArrError:
+        """The ArrError for an error answer that did come from Radarr/Sonarr."""
+        status, app, p = resp.status_code, self.instance.app, self.instance.env_prefix
         codes, msgs = _messages(resp)
         text = "; ".join(m for m in msgs if m) or resp.reason or "no details"
-        if resp.status_code == 401:
-            raise TransientArrError("unauthorized", f"{self.name} refused the API key (401); check its API key setting", 401)
-        if resp.status_code in (408, 429) or resp.status_code >= 500:
-            raise TransientArrError(f"http_{resp.status_code}", f"{self.name} answered {resp.status_code}: {text[:300]}", resp.status_code)
-        err = PermanentArrError(codes or f"http_{resp.status_code}", text[:500], resp.status_code)
-        raise err
+        if status == 401:
+            return TransientArrError("unauthorized", f"{self._where} refused the API key (401): copy it from {app}'s "
+                                     f"Settings → General → API Key into {p}_API_KEY", 401)
+        if status == 409:
+            # a database constraint (reference README §5), e.g. two adds racing: look again later
+            return TransientArrError("http_409", f"{app} reported a conflict in its database: {text[:200]}", 409)
+        if status in (408, 429) or status >= 500:
+            return TransientArrError(f"http_{status}", f"{app} answered {status}: {text[:300]}", status)
+        hints = [_HINTS[c].format(p=p, app=app) for c in codes.split(",") if c in _HINTS]
+        return PermanentArrError(codes or f"http_{status}", (text[:400] + ("; " + "; ".join(hints) if hints else "")),
+                                 status)
 
     def _json(self, method: str, path: str, **kw: Any) -> Any:
         resp = self._call(method, path, **kw)
@@ -105,15 +206,53 @@ class ServarrClient:
         try:
             return resp.json()
         except ValueError:
-            raise TransientArrError("bad_response", f"{self.name} answered {resp.status_code} with a body that is not JSON") from None
+            raise TransientArrError(f"not_{self.kind}", f"{self._where} answered {resp.status_code} with a body that "
+                                    f"is not JSON: check {self.instance.env_prefix}_URL") from None
 
     # --- reads
     def status(self) -> dict:
         return self._json("GET", "system/status", timeout=5)
 
+    def identify(self) -> tuple[dict | None, list[str]]:
+        """(system status, problems): whether this address and key reach the configured app.
+
+        `GET /api/v3/system/status` (appName, version, urlBase, instanceName; reference README §2)
+        through the same checks as every call, so a missing URL base, a proxy's login page or a
+        wrong key each get their own reason. Problems beyond reachability: the other app on that
+        port, a Sonarr v3 without the configured language profile (v4 ignores it), an Instance
+        Name other than the one configured for webhooks. [] means ready."""
+        app, p = self.instance.app, self.instance.env_prefix
+        try:
+            status = self._json("GET", "system/status", timeout=5)
+        except ArrError as exc:
+            return None, [exc.message]
+        if not isinstance(status, dict) or not status.get("appName"):
+            return None, [f"{self._where} answered system/status without an appName: is {app} there? check {p}_URL"]
+        problems = []
+        found, version = str(status["appName"]), str(status.get("version", "?"))
+        if found.lower() != self.kind:
+            problems.append(f"{p}_URL reaches {found} {version}, not {app}: swapped addresses or ports?")
+        elif self.kind == "sonarr" and version.startswith("3."):
+            try:
+                profiles = self._json("GET", "languageprofile", timeout=5) or []
+            except ArrError as exc:
+                profiles, problems = [], problems + [exc.message]
+            ids = [pr.get("id") for pr in profiles if isinstance(pr, dict)]
+            if ids and self.instance.language_profile_id not in ids:
+                problems.append(f"Sonarr {version} (v3) needs a language profile: {p}_LANGUAGE_PROFILE_ID is "
+                                f"{self.instance.language_profile_id}, Sonarr has {ids}")
+        wanted_name = self.instance.instance_name
+        if wanted_name and status.get("instanceName") and status["instanceName"] != wanted_name:
+            problems.append(f"{app}'s Instance Name is {status['instanceName']!r} but {p}_INSTANCE_NAME is "
+                            f"{wanted_name!r}: its webhooks would not be matched to this instance")
+        return status, problems
+
     def find(self, external_id: int) -> dict | None:
         """The library entry for a tmdbId/tvdbId, or None (GET /movie?tmdbId=)."""
         found = self._json("GET", self.resource, params={self.id_field: external_id})
+        if found is not None and not isinstance(found, list):
+            raise TransientArrError(f"not_{self.kind}", f"{self._where} answered the library query with something "
+                                    f"other than a list: check {self.instance.env_prefix}_URL")
         return found[0] if found else None
 
     def open_listing(self) -> requests.Response:
@@ -148,7 +287,9 @@ class ServarrClient:
                     return self._make_wanted(existing, item), False
             raise
         except TransientArrError as exc:
-            if exc.code in ("timeout", "unreachable", "request_failed"):
+            # "it is there already" in every shape: a 409 from two adds racing, or an answer lost
+            # (timeout, dropped connection) after the POST landed: look before trying again
+            if exc.code in ("timeout", "unreachable", "request_failed", "http_409"):
                 # the POST may have landed before the answer was lost: look before retrying
                 try:
                     existing = self.find(external_id)
@@ -157,10 +298,16 @@ class ServarrClient:
                 if existing is not None:
                     return existing, False
             raise
-        try:
-            return resp.json(), True
-        except ValueError:
-            raise TransientArrError("bad_response", f"{self.name} answered {resp.status_code} with a body that is not JSON") from None
+        created = resp.json() if _is_json(resp) else None
+        if not isinstance(created, dict) or not created.get("id"):
+            # not the MovieResource/SeriesResource a 201 carries: look it up rather than guess
+            existing = self.find(external_id)
+            if existing is None:
+                raise TransientArrError(f"not_{self.kind}", f"{self._where} answered {resp.status_code} to the add "
+                                        f"without the {self.resource} it created, and does not list it: check "
+                                        f"{self.instance.env_prefix}_URL")
+            return existing, True
+        return created, True
 
     def _make_wanted(self, existing: dict, item: dict) -> dict:
         if existing.get("monitored"):

@@ -32,6 +32,22 @@ class ArrInstance:
     # the instanceName Radarr/Sonarr put in their webhooks (Settings > General), to tell instances apart
     instance_name: str | None = None
 
+    @property
+    def env_prefix(self) -> str:
+        """The environment variables' prefix for this instance: RADARR, RADARR_4K, SONARR..."""
+        return env_prefix(self.kind, self.name)
+
+    @property
+    def app(self) -> str:
+        """The application's own name, as its /api/v3/system/status says it: Radarr or Sonarr."""
+        return "Radarr" if self.kind == "radarr" else "Sonarr"
+
+
+def env_prefix(kind: str, name: str) -> str:
+    """RADARR for the default Radarr, RADARR_4K for the instance "4k" (RADARR_4K_URL...)."""
+    prefix = kind.upper()
+    return prefix if name == "default" else f"{prefix}_{name.upper().replace('-', '_')}"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -128,7 +144,7 @@ def _instances(env: dict, kind: str) -> tuple[ArrInstance, ...]:
     for name in names:
         if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
             raise ConfigError(f"{prefix}_INSTANCES: bad instance name {name!r}")
-        p = prefix if name == "default" else f"{prefix}_{name.upper().replace('-', '_')}"
+        p = env_prefix(kind, name)
         url = env.get(f"{p}_URL", "").rstrip("/")
         if not url:
             if name == "default":
@@ -241,7 +257,7 @@ def to_env(s: Settings) -> dict[str, str]:
     for kind, pool in (("RADARR", s.radarr), ("SONARR", s.sonarr)):
         env[f"{kind}_INSTANCES"] = ",".join(i.name for i in pool) or "default"
         for i in pool:
-            p = kind if i.name == "default" else f"{kind}_{i.name.upper().replace('-', '_')}"
+            p = i.env_prefix
             env.update({
                 f"{p}_URL": i.url, f"{p}_API_KEY": i.api_key,
                 f"{p}_QUALITY_PROFILE_ID": str(i.quality_profile_id), f"{p}_ROOT_FOLDER": i.root_folder,

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 
 from . import metrics
-from .arr import ArrError, client_for
+from .arr import client_for
 from .couch import CouchError, CouchUnavailable
 from .design import stale_design_docs
 
@@ -51,10 +51,8 @@ def readyz():
     for inst in settings.radarr + settings.sonarr:
         client = client_for(inst, timeout=3)
         try:
-            client.status()
-            checks[f"{inst.kind}:{inst.name}"] = "ok"
-        except ArrError as exc:
-            checks[f"{inst.kind}:{inst.name}"] = f"{exc.code}: {exc.message}"
+            _, problems = client.identify()
+            checks[f"{inst.kind}:{inst.name}"] = "; ".join(problems) or "ok"
         finally:
             client.session.close()
     ready = all(v == "ok" for v in checks.values())

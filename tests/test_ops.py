@@ -320,9 +320,9 @@ def test_setup_env_non_interactive_checks_writes_and_pushes(setup_env_run, couch
 
 @pytest.mark.parametrize("change,words", [
     ({"RADARR_API_KEY": "wrong-key"}, "refused the API key"),
-    ({"RADARR_URL": "http://127.0.0.1:1"}, "cannot be reached"),
+    ({"RADARR_URL": "http://127.0.0.1:1"}, "could not connect to Radarr at http://127.0.0.1:1"),
     ({"COUCHDB_URL": "http://127.0.0.1:1"}, "CouchDB at http://127.0.0.1:1 cannot be reached"),
-    ("swap", "swapped URLs"),
+    ("swap", "swapped addresses"),
 ])
 def test_setup_env_refuses_what_does_not_work(setup_env_run, change, words):
     run = setup_env_run
