@@ -66,8 +66,14 @@ def arr_floor(ctx, items: int, delay: float, concurrency: int, start_id: int, wi
 
 
 def _other_cpu(ctx) -> dict:
-    return {"couch": cpu_seconds(ctx.server.proc.pid), "fakes": ctx.fakes.cpu_seconds(),
+    """CPU-seconds so far of the server (None when it cannot be read: an external server without
+    --server-pid), the fakes and this process."""
+    return {"couch": ctx.server.cpu_seconds(), "fakes": ctx.fakes.cpu_seconds(),
             "bench": sum(os.times()[:2])}
+
+
+def _delta(a, b):
+    return None if a is None or b is None else b - a
 
 
 def burst(ctx, items: int, delay: float, concurrency: int, profile_to: Path | None = None,
@@ -79,7 +85,7 @@ def burst(ctx, items: int, delay: float, concurrency: int, profile_to: Path | No
     spy = None
     try:
         # warm-up item (fake at full speed): the worker is up, its feed and connections open
-        gone = follow(ctx.server.url, s.movies_buffer_db, deletions=True)
+        gone = follow(ctx.server, s.movies_buffer_db, deletions=True)
         buffer.put(movie_request(999_999))
         if gone.wait_for("tmdb:999999", 60) is None:
             raise RuntimeError(f"worker did not move the warm-up item:\n{worker.tail()}")
@@ -87,15 +93,15 @@ def burst(ctx, items: int, delay: float, concurrency: int, profile_to: Path | No
         time.sleep(1.0)
         ctx.fakes.clear_log("radarr")
         ctx.fakes.set("radarr", "delay", delay)
-        coll = follow(ctx.server.url, s.movies_db)
-        gone = follow(ctx.server.url, s.movies_buffer_db, deletions=True)
+        coll = follow(ctx.server, s.movies_db)
+        gone = follow(ctx.server, s.movies_buffer_db, deletions=True)
         docs = [movie_request(10_000 + i) for i in range(items)]
         if profile_to is not None:
             spy = subprocess.Popen([py_spy(), "record", "-p", str(worker.pid), "-o", str(profile_to), "-r", "200",
                                     "--format", "raw", "--idle", "--threads", "--nonblocking"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)
-        others0, log0 = _other_cpu(ctx), ctx.server.log_offset()
+        others0, mark0 = _other_cpu(ctx), ctx.server.request_mark()
         cpu0, t0 = cpu_seconds(worker.pid), time.perf_counter()
         results = buffer.bulk_docs(docs)
         t_written, wall_written = time.perf_counter(), time.time()
@@ -106,7 +112,11 @@ def burst(ctx, items: int, delay: float, concurrency: int, profile_to: Path | No
             raise RuntimeError(f"burst did not drain: {len(gone.seen)}/{items} moved\n{worker.tail()}")
         cpu1 = cpu_seconds(worker.pid)
         others1 = _other_cpu(ctx)
-        couch_reqs = ctx.server.requests_since(log0, {s.movies_buffer_db: "buffer", s.movies_db: "collection"})
+        couch_reqs = ctx.server.requests_since(mark0, {s.movies_buffer_db: "buffer", s.movies_db: "collection"})
+        # with an external server's log, couch_requests are this run's databases only: the node-wide
+        # counter (every client of the node) goes beside them
+        node_reqs = (ctx.server.node_requests_since(mark0)
+                     if getattr(ctx.server, "log_path", None) is not None else None)
         # the drain starts when the bulk write is acknowledged: from then on every item is in the
         # buffer and the rest is the worker's (the write itself is reported as write_s)
         drained = max(gone.seen.values()) - t_written
@@ -136,9 +146,13 @@ def burst(ctx, items: int, delay: float, concurrency: int, profile_to: Path | No
         "radarr_get": reqs.get("GET /api/v3/movie", 0), "radarr_post": reqs.get("POST /api/v3/movie", 0),
         "radarr_requests": sum(reqs.values()),
         # CPU seconds each process used while the burst drained (2 cores = 2 CPU-s per second)
-        "cpu_s": {"worker": cpu1 - cpu0, **{k: others1[k] - others0[k] for k in others0}},
-        # what pouchdb-server served while the burst drained (the followers' two feeds included)
-        "couch_requests": couch_reqs, "couch_requests_total": sum(couch_reqs.values()),
+        # (cpu_s["couch"] is None when the server's CPU cannot be read: ctx.server.cpu_note says why)
+        "cpu_s": {"worker": cpu1 - cpu0, **{k: _delta(others0[k], others1[k]) for k in others0}},
+        # what the server served while the burst drained (the followers' two feeds included); None
+        # when it cannot be read (ctx.server.requests_note says why, or what was counted)
+        "couch_requests": couch_reqs,
+        "couch_requests_total": None if couch_reqs is None else sum(couch_reqs.values()),
+        **({"couch_requests_node_wide": node_reqs} if node_reqs is not None else {}),
     }
 
 

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
 
@@ -93,6 +94,39 @@ def children(pid: int) -> list[int]:
     return out
 
 
+def proc_comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def parent_pid(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """user + system CPU of a process and all its descendants, plus what its descendants' dead
+    children used (cutime + cstime: reaped children count once their parent waited for them).
+    For CouchDB: beam.smp, erl_child_setup and the couchjs processes it starts and ends."""
+    total, todo, seen = 0.0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            todo += children(p)
+        except OSError:  # ended meanwhile: its CPU shows up in its parent's cutime once reaped
+            continue
+        # after the ")": utime, stime, cutime, cstime are fields 14-17 (1-based in proc(5))
+        total += sum(int(x) for x in fields[11:15]) / CLK_TCK
+    return total
+
+
 def machine_busy_seconds() -> float:
     """CPU-seconds the whole machine has been busy (all cores), from /proc/stat."""
     with open("/proc/stat") as fh:
@@ -112,7 +146,17 @@ def own_cpu_seconds() -> float:
 
 
 class CouchServer:
-    """pouchdb-server via scripts/local_couch.start, on a free port, in a temp dir."""
+    """pouchdb-server via scripts/local_couch.start, on a free port, in a temp dir.
+
+    What every server class offers the figures: url, auth (None here: admin party), couch (a
+    sidecar.couch.Couch), name/label/storage/version() for the report, track() for the databases
+    a run creates, cpu_seconds() (None when it cannot be read; cpu_note says why), and
+    request_mark() / requests_since(mark, dbs) (None when they cannot be read; requests_note
+    says why, or what is counted)."""
+
+    kind = "pouchdb-server"
+    auth: tuple[str, str] | None = None
+    external = False
 
     def __init__(self, in_memory: bool = True):
         import local_couch
@@ -123,10 +167,29 @@ class CouchServer:
         self.proc = local_couch.start(self.port, self.tmp.name, in_memory=in_memory)
         self.url = f"http://127.0.0.1:{self.port}"
         self.couch = Couch(self.url)
+        self.name = "local"
+        self.cpu_note = f"its node process (pid {self.proc.pid})"
+        self.requests_note = "every request in its log (log.txt), the followers' feeds included"
+
+    @property
+    def label(self) -> str:
+        return f"local pouchdb-server ({'in memory' if self.in_memory else 'on disk'})"
 
     @property
     def storage(self) -> str:
         return "in-memory (memdown)" if self.in_memory else f"on disk (leveldown, {self.tmp.name})"
+
+    def track(self, db_names) -> None:
+        """The run's databases (an external server drops leftovers at stop; here the temp dir goes)."""
+
+    def untrack(self, db_names) -> None:
+        pass
+
+    def cpu_seconds(self) -> float | None:
+        return cpu_seconds(self.proc.pid)
+
+    def request_mark(self) -> int:
+        return self.log_offset()
 
     @property
     def request_log(self) -> Path:
@@ -141,33 +204,7 @@ class CouchServer:
     def requests_since(self, offset: int, dbs: dict[str, str]) -> dict[str, int]:
         """Requests pouchdb-server logged (log.txt) after `offset`, by method and kind of path,
         databases named by role (dbs: {name: role})."""
-        counts: dict[str, int] = {}
-        try:
-            with open(self.request_log, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read().decode("utf-8", "replace")
-        except OSError:
-            return counts
-        for line in data.splitlines():
-            parts = line.split(" - - ", 1)
-            if len(parts) != 2:
-                continue
-            fields = parts[1].split()
-            if len(fields) < 2:
-                continue
-            method, path = fields[0], fields[1].split("?", 1)[0]
-            segs = path.strip("/").split("/")
-            db = dbs.get(segs[0], "other") if segs and segs[0] else "server"
-            rest = segs[1] if len(segs) > 1 else ""
-            if rest == "_design" and len(segs) > 3:
-                rest = f"_view/{segs[4] if len(segs) > 4 else segs[3]}"
-            elif rest == "_local":
-                rest = "_local"
-            elif rest and not rest.startswith("_"):
-                rest = "doc"
-            key = f"{method} {db}/{rest}".rstrip("/")
-            counts[key] = counts.get(key, 0) + 1
-        return counts
+        return _count_log_requests(self.request_log, offset, dbs, _pouchdb_log_request)
 
     def version(self) -> str:
         try:
@@ -185,6 +222,238 @@ class CouchServer:
                 self.proc.kill()
                 self.proc.wait(5)
         self.tmp.cleanup()
+
+
+def _pouchdb_log_request(line: str) -> tuple[str, str] | None:
+    """(method, path) of a pouchdb-server log.txt line (`host - - METHOD /path ...`)."""
+    parts = line.split(" - - ", 1)
+    if len(parts) != 2:
+        return None
+    fields = parts[1].split()
+    return (fields[0], fields[1]) if len(fields) >= 2 else None
+
+
+def _couch_log_request(line: str) -> tuple[str, str] | None:
+    """(method, path) of a CouchDB 3 couchdb.log request line:
+    `[notice] <time> <node> <pid> <req id> <host:port> <peer> <user> METHOD /path STATUS ok MS`."""
+    if not line.startswith("[notice] "):
+        return None
+    fields = line.split()
+    if len(fields) < 11 or not fields[9].startswith("/") or not fields[8].isupper():
+        return None
+    return fields[8], fields[9]
+
+
+def _count_log_requests(path: Path, offset: int, dbs: dict[str, str], parse, only_dbs: bool = False) -> dict[str, int]:
+    """Requests in a server's request log after `offset`, by method and kind of path, databases
+    named by role (dbs: {name: role}); only_dbs: only requests to those databases (a server
+    shared with other clients)."""
+    counts: dict[str, int] = {}
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return counts
+    for line in data.splitlines():
+        req = parse(line)
+        if req is None:
+            continue
+        method, path_ = req[0], req[1].split("?", 1)[0]
+        segs = path_.strip("/").split("/")
+        if only_dbs and segs[0] not in dbs:
+            continue
+        db = dbs.get(segs[0], "other") if segs and segs[0] else "server"
+        rest = segs[1] if len(segs) > 1 else ""
+        if rest == "_design" and len(segs) > 3:
+            rest = f"_view/{segs[4] if len(segs) > 4 else segs[3]}"
+        elif rest == "_local":
+            rest = "_local"
+        elif rest and not rest.startswith("_"):
+            rest = "doc"
+        key = f"{method} {db}/{rest}".rstrip("/")
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def split_url(url: str) -> tuple[str, str | None, str | None]:
+    """(url without credentials, user, password) from http://user:pass@host:port."""
+    parts = urlsplit(url.rstrip("/"))
+    if parts.username is None:
+        return url.rstrip("/"), None, None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return (urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)),
+            unquote(parts.username), unquote(parts.password or ""))
+
+
+class ExternalCouch:
+    """A CouchDB someone else runs (COUCHDB_URL / --couch-url). Every database a run creates has a
+    fresh unique name and is deleted afterwards (stop() drops any the figures left). CouchDB 3
+    makes new databases admin-only, so everything (the benchmark's own requests, the sidecar
+    processes, the floor scripts) uses the admin credentials given.
+
+    Server CPU: only with server_pid (beam.smp; read from /proc with its descendants, i.e. the
+    couchjs processes that run validate_doc_update, views and filters). Request counts: CouchDB's
+    node-wide counter /_node/_local/_stats/couchdb/httpd/requests (every client of the node, not
+    only this benchmark), and with server_log (its couchdb.log, readable here) the requests to this
+    run's own databases, counted per kind like pouchdb-server's log."""
+
+    kind = "CouchDB"
+    external = True
+    STATS = "/_node/_local/_stats/couchdb/httpd/requests"
+
+    def __init__(self, url: str, user: str | None = None, password: str | None = None,
+                 server_pid: int | None = None, server_log: Path | None = None, name: str = "couchdb"):
+        self.url, url_user, url_password = split_url(url)
+        if user is None and url_user is not None:
+            user, password = url_user, url_password
+        self.auth = (user, password or "") if user is not None else None
+        self.couch = Couch(self.url, auth=self.auth)
+        self.name = name
+        self._dbs: set[str] = set()
+        self.session = requests.Session()
+        self.session.auth = self.auth
+        try:
+            resp = self.session.get(self.url + "/", timeout=10)
+        except requests.RequestException as exc:
+            raise RuntimeError(f"CouchDB at {self.url} unreachable: {type(exc).__name__}") from None
+        if resp.status_code != 200:
+            raise RuntimeError(f"GET {self.url}/ answered {resp.status_code}: {resp.text[:200]}")
+        self.info = resp.json()
+        roles = (self.session.get(self.url + "/_session", timeout=10).json().get("userCtx") or {}).get("roles") or []
+        if "_admin" not in roles:
+            who = f"user {user!r}" if user else "no credentials"
+            raise RuntimeError(f"{self.url}: {who} is not a server admin (roles {roles}); the benchmark creates "
+                               "and deletes databases, and on CouchDB 3 new databases are admin-only: "
+                               "give the admin's COUCHDB_USER / COUCHDB_PASSWORD (or --couch-user/--couch-password)")
+
+        self.pid, self.cpu_note = None, "n/a: no --server-pid given"
+        if server_pid:
+            self.pid, self.cpu_note = self._resolve_pid(server_pid)
+
+        self.stats_ok, self.stats_why = self._probe_stats()
+        self.log_path = server_log
+        if server_log is not None:
+            try:
+                with open(server_log, "rb"):
+                    pass
+            except OSError as exc:
+                raise RuntimeError(f"--server-log {server_log}: {exc.strerror}") from None
+        if self.log_path is not None:
+            self.requests_note = (f"requests to this run's databases in {self.log_path} (other clients' "
+                                  "requests to other databases not counted)")
+        elif self.stats_ok:
+            self.requests_note = (f"node-wide counter {self.STATS}, after - before: every client of the node "
+                                  "counts, not only this benchmark")
+        else:
+            self.requests_note = f"n/a: {self.stats_why}"
+
+    @staticmethod
+    def _resolve_pid(pid: int) -> tuple[int, str]:
+        comm = proc_comm(pid)
+        if not comm:
+            raise RuntimeError(f"--server-pid {pid}: no such process")
+        if comm == "beam.smp":
+            return pid, f"beam.smp pid {pid} with its children (couchjs)"
+        # e.g. `pgrep -f /opt/couch3/single | head -1` may name one of its couchjs processes
+        p = pid
+        while p > 1:
+            try:
+                p = parent_pid(p)
+            except OSError:
+                break
+            if proc_comm(p) == "beam.smp":
+                say(f"--server-pid {pid} is {comm}, not CouchDB's beam.smp: measuring its ancestor beam.smp pid {p}")
+                return p, f"beam.smp pid {p} (--server-pid {pid} was its {comm}) with its children (couchjs)"
+        return pid, f"pid {pid} ({comm}) with its children"
+
+    def _probe_stats(self) -> tuple[bool, str]:
+        try:
+            resp = self.session.get(self.url + self.STATS, timeout=10)
+        except requests.RequestException as exc:
+            return False, f"GET {self.STATS}: {type(exc).__name__}"
+        if resp.status_code != 200:
+            return False, f"GET {self.STATS} answered {resp.status_code} (not CouchDB 3, or not an admin)"
+        try:
+            int(resp.json()["value"])
+        except (ValueError, KeyError, TypeError):
+            return False, f"GET {self.STATS}: no integer 'value' in {resp.text[:100]!r}"
+        return True, ""
+
+    @property
+    def label(self) -> str:
+        return f"CouchDB {self.info.get('version', '?')} at {self.url}"
+
+    @property
+    def storage(self) -> str:
+        who = f"as {self.auth[0]}" if self.auth else "without credentials"
+        return f"external, {who}; server CPU: {self.cpu_note}"
+
+    def version(self) -> str:
+        v = self.info.get("version", "?")
+        sha = self.info.get("git_sha")
+        return f"CouchDB {v}{f' ({sha})' if sha else ''} at {self.url}"
+
+    def track(self, db_names) -> None:
+        self._dbs.update(db_names)
+
+    def untrack(self, db_names) -> None:
+        self._dbs.difference_update(db_names)
+
+    def cpu_seconds(self) -> float | None:
+        if self.pid is None:
+            return None
+        try:
+            return tree_cpu_seconds(self.pid)
+        except OSError:
+            return None
+
+    def _stats_value(self) -> int | None:
+        if not self.stats_ok:
+            return None
+        try:
+            return int(self.session.get(self.url + self.STATS, timeout=10).json()["value"])
+        except Exception:
+            return None
+
+    def request_mark(self) -> tuple[int | None, int | None]:
+        offset = None
+        if self.log_path is not None:
+            try:
+                offset = self.log_path.stat().st_size
+            except OSError:
+                offset = None
+        return self._stats_value(), offset
+
+    def requests_since(self, mark, dbs: dict[str, str]) -> dict[str, int] | None:
+        """Requests since `mark`: per kind from the server log when given (this run's databases
+        only), else {"node-wide": n} from CouchDB's counter (it counts a request when it ends:
+        the `before` read itself is subtracted), else None."""
+        stats0, offset = mark
+        if offset is not None:
+            return _count_log_requests(self.log_path, offset, dbs, _couch_log_request, only_dbs=True)
+        stats1 = self._stats_value()
+        if stats0 is None or stats1 is None:
+            return None
+        return {"node-wide": stats1 - stats0 - 1}
+
+    def node_requests_since(self, mark) -> int | None:
+        stats0 = mark[0]
+        stats1 = self._stats_value()
+        return None if stats0 is None or stats1 is None else stats1 - stats0 - 1
+
+    def stop(self) -> None:
+        left = sorted(self._dbs)
+        for db in left:
+            try:
+                self.couch.db(db).delete_db()
+            except Exception:
+                pass
+        self._dbs.clear()
+        self.session.close()
 
 
 # --------------------------------------------------------------------------- the fakes
@@ -248,8 +517,9 @@ def make_settings(server: CouchServer, fakes: FakeHost, tag: str) -> Settings:
     """Fresh databases (unique names) with the design docs pushed; production defaults for
     every knob the benchmark does not name."""
     prefix = f"bench_{tag}_{uuid.uuid4().hex[:6]}"
+    user, password = server.auth or (None, None)
     s = Settings(
-        couchdb_url=server.url,
+        couchdb_url=server.url, couchdb_user=user, couchdb_password=password,
         movies_buffer_db=f"{prefix}_movies_buffer", movies_db=f"{prefix}_movies",
         series_buffer_db=f"{prefix}_series_buffer", series_db=f"{prefix}_series",
         radarr=(ArrInstance("radarr", "default", fakes.radarr_url, fakes.radarr_key, 1, "/movies"),),
@@ -257,16 +527,22 @@ def make_settings(server: CouchServer, fakes: FakeHost, tag: str) -> Settings:
         webhook_user=WEBHOOK_USER, webhook_password=WEBHOOK_PASSWORD, reconcile_token=RECONCILE_TOKEN,
         worker_id=f"bench-{prefix}",
     )
+    server.track(db_names(s))
     push_all(s)
     return s
 
 
+def db_names(s: Settings) -> tuple[str, ...]:
+    return (s.movies_buffer_db, s.movies_db, s.series_buffer_db, s.series_db)
+
+
 def drop_dbs(server: CouchServer, s: Settings) -> None:
-    for db in (s.movies_buffer_db, s.movies_db, s.series_buffer_db, s.series_db):
+    for db in db_names(s):
         try:
             server.couch.db(db).delete_db()
         except Exception:
-            pass
+            continue
+        server.untrack([db])
 
 
 def sidecar_env(s: Settings, sidecar_root: Path, **extra) -> dict:
@@ -348,7 +624,7 @@ class Follower(threading.Thread):
     buffers gzipped feeds) from its current update_seq and records, per doc id, the
     perf_counter() at which its first change (or its first deletion) arrived."""
 
-    def __init__(self, url: str, db: str, deletions: bool = False):
+    def __init__(self, url: str, db: str, deletions: bool = False, auth: tuple[str, str] | None = None):
         super().__init__(name=f"follow-{db}", daemon=True)
         self.url, self.db, self.deletions = url.rstrip("/"), db, deletions
         self.seen: dict[str, float] = {}
@@ -357,7 +633,11 @@ class Follower(threading.Thread):
         self.error: Exception | None = None
         self.ready = threading.Event()
         self.session = requests.Session()
-        self.since = self.session.get(f"{self.url}/{db}", timeout=10).json()["update_seq"]
+        self.session.auth = auth
+        info = self.session.get(f"{self.url}/{db}", timeout=10)
+        info.raise_for_status()
+        # an integer on pouchdb-server, an opaque string on CouchDB 3: passed back as is
+        self.since = info.json()["update_seq"]
 
     def run(self) -> None:
         try:
@@ -426,8 +706,9 @@ class Follower(threading.Thread):
         self.session.close()
 
 
-def follow(url: str, db: str, deletions: bool = False) -> Follower:
-    f = Follower(url, db, deletions)
+def follow(server, db: str, deletions: bool = False) -> Follower:
+    """Follow `db` on `server` (a server object from this module: its url and credentials)."""
+    f = Follower(server.url, db, deletions, auth=server.auth)
     f.start()
     f.ready.wait(10)
     if f.error:

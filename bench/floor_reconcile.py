@@ -9,12 +9,14 @@ collection with one `_all_docs?include_docs=true` and parse it; for `import`, on
 with a doc per title (built by a plain dict expression, the same fields a collection doc has),
 or --batch N docs per `_bulk_docs` (pouchdb-server digests 20 x 500 faster than 1 x 10,000).
 Prints one JSON line: {"seconds": total, "phases": {...}, "docs_written": n}. The clock starts
-after the interpreter and imports are up, like the reconcile's own.
+after the interpreter and imports are up, like the reconcile's own. CouchDB credentials, when
+needed, come from the environment: COUCHDB_USER, COUCHDB_PASSWORD.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -62,6 +64,8 @@ def main(argv=None) -> int:
 
     couch = requests.Session()
     couch.headers["Accept"] = "application/json"
+    if os.environ.get("COUCHDB_USER"):  # CouchDB 3: the benchmark's databases are admin-only
+        couch.auth = (os.environ["COUCHDB_USER"], os.environ.get("COUCHDB_PASSWORD", ""))
     phases: dict[str, float] = {}
     written = 0
     t_start = time.perf_counter()

@@ -33,7 +33,7 @@ def worker_latency(ctx, items: int, gap: float, warmup: int = 5) -> dict:
     s = make_settings(ctx.server, ctx.fakes, "lat")
     ctx.fakes.reset()
     worker = start_worker(s, ctx.logdir, ctx.sidecar_root)
-    coll = follow(ctx.server.url, s.movies_db)
+    coll = follow(ctx.server, s.movies_db)
     buffer = ctx.server.couch.db(s.movies_buffer_db)
     lat, timeouts = [], 0
     try:
@@ -85,7 +85,7 @@ def webhook_latency(ctx, items: int, gap: float, warmup: int = 5) -> dict:
     templates = _payloads()
     events = list(templates)
     web, url = start_web(s, ctx.logdir, ctx.sidecar_root)  # as `python -m sidecar web` runs by default
-    coll = follow(ctx.server.url, s.movies_db)
+    coll = follow(ctx.server, s.movies_db)
     session = requests.Session()
     session.auth = (WEBHOOK_USER, WEBHOOK_PASSWORD)
     session.headers["Content-Type"] = "application/json"

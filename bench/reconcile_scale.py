@@ -7,6 +7,7 @@ The gunicorn worker's peak RSS (VmHWM) is read after both.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -20,7 +21,10 @@ def run_floor(ctx, s, mode: str, batch: int = 0) -> dict:
     cmd = [sys.executable, str(BENCH / "floor_reconcile.py"), "--couch", ctx.server.url,
            "--radarr", ctx.fakes.radarr_url, ctx.fakes.radarr_key, "--sonarr", ctx.fakes.sonarr_url, ctx.fakes.sonarr_key,
            "--movies-db", s.movies_db, "--series-db", s.series_db, "--mode", mode, "--batch", str(batch)]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COUCHDB_")}
+    if ctx.server.auth:  # by environment, not argv (ps shows argv)
+        env["COUCHDB_USER"], env["COUCHDB_PASSWORD"] = ctx.server.auth
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
     if out.returncode:
         raise RuntimeError(f"floor_reconcile failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
