@@ -123,7 +123,8 @@ def run(args: list[str]) -> int:
         children.append(subprocess.Popen(
             [sys.executable, "-m", "tests.fakes.servarr", "--radarr-port", str(rp), "--sonarr-port", str(sp),
              "--radarr-key", "fake-radarr-key", "--sonarr-key", "fake-sonarr-key"],
-            cwd=ROOT, env=env, stdout=open(logs / "fakes.log", "ab"), stderr=subprocess.STDOUT))
+            cwd=ROOT, env=env, stdout=open(logs / "fakes.log", "ab"), stderr=subprocess.STDOUT,
+            start_new_session=True))
         wait_http(f"http://127.0.0.1:{rp}/ping")
     for name in ("WEBHOOK_PASSWORD", "RECONCILE_TOKEN"):
         if not env.get(name):
@@ -131,10 +132,12 @@ def run(args: list[str]) -> int:
             say(f"{name} not set: generated one for this run (set it in .env to keep it)")
 
     def stop(*_):
+        # one at a time, newest first: the web app and the worker finish their CouchDB calls
+        # before the fakes and the database go (children have their own sessions, so Ctrl-C
+        # reaches only this script and the order holds)
         for p in reversed(children):
             if p.poll() is None:
                 p.terminate()
-        for p in children:
             try:
                 p.wait(10)
             except subprocess.TimeoutExpired:
@@ -146,10 +149,11 @@ def run(args: list[str]) -> int:
         if rc:
             stop()
             return rc
-        children.append(subprocess.Popen([sys.executable, "-m", "sidecar", "worker"], cwd=ROOT, env=env))
+        children.append(subprocess.Popen([sys.executable, "-m", "sidecar", "worker"], cwd=ROOT, env=env,
+                                         start_new_session=True))
         web = f"http://127.0.0.1:{opts.web_port}"
         children.append(subprocess.Popen([sys.executable, "-m", "sidecar", "web", "--bind", f"127.0.0.1:{opts.web_port}"],
-                                         cwd=ROOT, env=env))
+                                         cwd=ROOT, env=env, start_new_session=True))
         wait_http(f"{web}/healthz")
         say(f"sidecar running: web {web} (healthz, readyz, metrics, webhooks, reconcile), worker following "
             f"{env.get('MOVIES_BUFFER_DB', 'movies_buffer')} and {env.get('SERIES_BUFFER_DB', 'series_buffer')}")

@@ -27,6 +27,7 @@ import socket
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
 import requests
@@ -35,7 +36,7 @@ from flask import Blueprint, current_app, jsonify
 from . import metrics
 from .arr import ArrError, ServarrClient, TransientArrError, client_for
 from .auth import require_token
-from .collection import apply_changes, doc_id, facts_from_resource, merge, now_iso
+from .collection import apply_changes, doc_id, facts_from_resource, iso, merge, now_iso
 from .config import ArrInstance, Settings
 from .couch import Conflict, Couch, CouchError, CouchUnavailable, Database, NoQuorum
 
@@ -484,8 +485,9 @@ def reconcile_endpoint():
         result = reconcile(settings, current_app.extensions["couch"])
     except ReconcileBusy as exc:
         metrics.RECONCILE_RUNS.labels("busy").inc()
-        return jsonify(error="reconcile_running", message=str(exc),
-                       expires_at=exc.holder.get("expires")), 409
+        expires = exc.holder.get("expires")
+        expires_at = iso(datetime.fromtimestamp(expires, timezone.utc)) if isinstance(expires, (int, float)) else None
+        return jsonify(error="reconcile_running", message=str(exc), expires_at=expires_at), 409
     except (CouchUnavailable, CouchError):
         metrics.RECONCILE_RUNS.labels("failed").inc()
         raise  # the app answers 503 / 502

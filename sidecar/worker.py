@@ -69,6 +69,10 @@ class BufferProcessor:
         # looks at every pending item, not only due retries and stale claims
         self.needs_full_scan = False
         self.pool = cf.ThreadPoolExecutor(max_workers=settings.arr_concurrency, thread_name_prefix=f"arr-{kind}")
+        self._waiting: dict[str, dict] = {}  # claimable docs by id (the newest version seen)
+        self._running: dict[cf.Future, dict] = {}  # claimed, add in the pool
+        self._finished: dict[cf.Future, dict] = {}  # add done, result not yet recorded
+        self._first_done = 0.0
 
     # --- which docs are ours to take
     def claimable(self, doc: dict | None, now: datetime) -> bool:
@@ -85,64 +89,87 @@ class BufferProcessor:
             if claimed is None:
                 return True
             if doc.get("claimed_by") == self.worker_id:
-                # nothing is in flight between two passes, so an own claim seen now is an orphan
-                # (a crash and restart, or CouchDB failing while results were recorded): finish it
+                # an own claim that is not in the pipeline (offer() skips those) is an orphan (a
+                # crash and restart, or CouchDB failing while results were recorded): finish it
                 return True
             return claimed <= now - timedelta(seconds=self.settings.claim_timeout)
         return False
 
-    def process(self, docs: list[dict]) -> int:
-        """Work off these buffer docs (stale versions are fine: the claim sorts them out).
-        Returns how many were claimed.
+    # --- the pipeline: waiting → claimed and running → finished → recorded
+    #
+    # A sliding window that lives across feed batches: items are claimed only as Radarr/Sonarr
+    # call slots free up, at most `arr_concurrency` ahead of the running calls (queued in the
+    # pool, so a freed slot starts the next add without a CouchDB round trip), and a slow add
+    # holds up nothing but its own slot: new wishes from the feed are offered while it runs.
+    # A worker never sits on many claims it is not working on (another worker takes those, and
+    # a crash strands at most about 3 × `arr_concurrency` items until their claims are taken over).
 
-        A sliding window: items are claimed only as Radarr/Sonarr call slots free up, at most
-        `arr_concurrency` ahead of the running calls (queued in the pool, so a freed slot starts
-        the next add without a CouchDB round trip), so a worker never sits on many claims it is
-        not working on (another worker takes those, and a crash strands at most about
-        3 × `arr_concurrency` items — running, queued, and finished but not yet recorded — until
-        their claims are taken over).
-        """
+    @property
+    def busy(self) -> bool:
+        """Anything waiting for a slot, running, or finished but not yet recorded."""
+        return bool(self._waiting or self._running or self._finished)
+
+    def offer(self, docs: list[dict]) -> None:
+        """Take these buffer docs into the pipeline if they are ours to take (stale versions are
+        fine: the claim sorts them out). A doc already running or finishing is left alone."""
         now = datetime.now(timezone.utc)
-        seen, candidates = set(), []
+        active = {d["_id"] for d in (*self._running.values(), *self._finished.values())}
         for doc in docs:
-            if doc and doc["_id"] not in seen and self.claimable(doc, now):
-                seen.add(doc["_id"])
-                candidates.append(doc)
-        claimed_count = 0
+            if doc and doc["_id"] not in active and self.claimable(doc, now):
+                self._waiting[doc["_id"]] = doc
+
+    def step(self, wait: float) -> int:
+        """Claim into free call slots, record what is due, else wait up to `wait` seconds for
+        an add to finish. Returns how many items were claimed."""
+        claimed = self._fill_slots()
+        if not self._record_due() and self._running:
+            self._collect(wait)
+        return claimed
+
+    def process(self, docs: list[dict]) -> int:
+        """Work these docs off completely (the start-up catch-up). Returns how many were claimed."""
+        self.offer(docs)
+        claimed = 0
+        while self.busy:
+            claimed += self.step(0.05)
+        return claimed
+
+    def _fill_slots(self) -> int:
         conc = self.settings.arr_concurrency
-        window = 2 * conc
-        futures: dict[cf.Future, dict] = {}
-        finished: dict[cf.Future, dict] = {}
-        first_done = 0.0
-        while candidates or futures or finished:
-            if candidates and len(futures) <= conc + conc // 2:
-                take = window - len(futures)
-                chunk, candidates = candidates[:take], candidates[take:]
-                try:
-                    claimed = self._claim(chunk, datetime.now(timezone.utc))
-                except (CouchUnavailable, CouchError) as exc:
-                    # finish what is in flight; the rest is found again by the feed or the scan
-                    log.warning("claiming failed (%s); leaving %d items for a later pass", exc, len(candidates) + len(chunk))
-                    claimed, candidates = [], []
-                    self.needs_full_scan = True
-                for doc in claimed:
-                    futures[self.pool.submit(self._add, doc)] = doc
-                    claimed_count += 1
-            # what finishes within MOVE_WINDOW is recorded together (one collection write, one
-            # buffer delete); a lone item is recorded at once
-            if finished and (not futures or len(finished) >= conc or time.monotonic() - first_done >= MOVE_WINDOW):
-                self._finish(finished)
-                finished = {}
-                continue
-            if not futures:
-                continue  # all of that chunk belonged to others: claim the next one
-            timeout = first_done + MOVE_WINDOW - time.monotonic() if finished else 0.05
-            done, _ = cf.wait(futures, timeout=max(0.0, timeout), return_when=cf.FIRST_COMPLETED)
-            if done:
-                if not finished:
-                    first_done = time.monotonic()
-                finished.update((fut, futures.pop(fut)) for fut in done)
-        return claimed_count
+        if not self._waiting or len(self._running) > conc + conc // 2:
+            return 0
+        ids = list(self._waiting)[:2 * conc - len(self._running)]
+        chunk = [self._waiting.pop(i) for i in ids]
+        try:
+            claimed = self._claim(chunk, datetime.now(timezone.utc))
+        except (CouchUnavailable, CouchError) as exc:
+            # finish what is in flight; the rest is found again by the feed or the scan
+            log.warning("claiming failed (%s); leaving %d items for a later pass", exc, len(chunk) + len(self._waiting))
+            self._waiting.clear()
+            self.needs_full_scan = True
+            return 0
+        for doc in claimed:
+            self._running[self.pool.submit(self._add, doc)] = doc
+        return len(claimed)
+
+    def _record_due(self) -> bool:
+        """What finished within MOVE_WINDOW is recorded together (one collection write, one
+        buffer write); a lone item at once. True if something was recorded."""
+        conc = self.settings.arr_concurrency
+        if self._finished and (not self._running or len(self._finished) >= conc
+                               or time.monotonic() - self._first_done >= MOVE_WINDOW):
+            finished, self._finished = self._finished, {}
+            self._finish(finished)
+            return True
+        return False
+
+    def _collect(self, wait: float) -> None:
+        timeout = min(wait, self._first_done + MOVE_WINDOW - time.monotonic()) if self._finished else wait
+        done, _ = cf.wait(self._running, timeout=max(0.0, timeout), return_when=cf.FIRST_COMPLETED)
+        if done:
+            if not self._finished:
+                self._first_done = time.monotonic()
+            self._finished.update((fut, self._running.pop(fut)) for fut in done)
 
     def _settled(self, docs: list[dict], now: datetime) -> list[dict]:
         """The docs that are safe to claim: those with one leaf as they are; a doc with several
@@ -357,7 +384,9 @@ class BufferPillow:
         last_scan = time.monotonic()
         while not self.stop.is_set():
             try:
-                first = self.queue.get(timeout=self.settings.scan_interval)
+                # while adds run, look at the feed between their completions, not after them
+                first = self.queue.get_nowait() if self.processor.busy else \
+                    self.queue.get(timeout=self.settings.scan_interval)
             except queue.Empty:
                 first = None
             batch = [first] if first else []
@@ -381,8 +410,9 @@ class BufferPillow:
                     self.processor.needs_full_scan = False
                     docs += self.processor.due_docs(include_new=full)
                     last_scan = time.monotonic()
-                if docs:
-                    self.processor.process(docs)
+                self.processor.offer(docs)
+                if self.processor.busy:
+                    self.processor.step(0.05)
                 seqs = [seq for kind, _, seq in batch if kind == "change"]
                 if seqs and (self.queue.empty() or time.monotonic() - self.checkpoint.saved_at > 1.0):
                     self.checkpoint.save(seqs[-1])
