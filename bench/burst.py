@@ -112,7 +112,8 @@ def burst(ctx, items: int, delay: float, concurrency: int, profile_to: Path | No
             raise RuntimeError(f"burst did not drain: {len(gone.seen)}/{items} moved\n{worker.tail()}")
         cpu1 = cpu_seconds(worker.pid)
         others1 = _other_cpu(ctx)
-        couch_reqs = ctx.server.requests_since(mark0, {s.movies_buffer_db: "buffer", s.movies_db: "collection"})
+        couch_reqs = ctx.server.requests_since(mark0, {s.movies_buffer_db: "buffer", s.movies_db: "collection",
+                                                       s.series_buffer_db: "other", s.series_db: "other"})
         # with an external server's log, couch_requests are this run's databases only: the node-wide
         # counter (every client of the node) goes beside them
         node_reqs = (ctx.server.node_requests_since(mark0)

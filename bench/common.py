@@ -325,8 +325,8 @@ class ExternalCouch:
         self.info = resp.json()
         roles = (self.session.get(self.url + "/_session", timeout=10).json().get("userCtx") or {}).get("roles") or []
         if "_admin" not in roles:
-            who = f"user {user!r}" if user else "no credentials"
-            raise RuntimeError(f"{self.url}: {who} is not a server admin (roles {roles}); the benchmark creates "
+            who = f"user {user!r} is" if user else "without credentials, the benchmark is"
+            raise RuntimeError(f"{self.url}: {who} not a server admin (roles {roles}); the benchmark creates "
                                "and deletes databases, and on CouchDB 3 new databases are admin-only: "
                                "give the admin's COUCHDB_USER / COUCHDB_PASSWORD (or --couch-user/--couch-password)")
 

@@ -104,34 +104,45 @@ class Table:
 
 class SideTable:
     """Several servers' figures in one table: figure, goal, then median (and runs) and result per
-    server. Rows are matched by figure name; a figure a server lacks shows "—"."""
+    server. Rows are matched by section and figure name; a figure a server lacks shows "—"."""
 
     def __init__(self, names: list[str], heads: list[str]):
         self.names, self.heads = names, heads
         self.tables = {n: Table() for n in names}
 
+    @staticmethod
+    def _keyed(rows) -> list[tuple[tuple[str, str], tuple]]:
+        out, section = [], ""
+        for r in rows:
+            if r[0].startswith("-- "):
+                section = r[0]
+            out.append(((section, r[0]), r))
+        return out
+
     def render(self) -> str:
-        first = self.tables[self.names[0]].rows
-        by = {n: {r[0]: r for r in t.rows} for n, t in self.tables.items()}
-        order = [r[0] for r in first] + [r[0] for n in self.names[1:] for r in self.tables[n].rows
-                                         if r[0] not in {x[0] for x in first}]
+        keyed = {n: self._keyed(self.tables[n].rows) for n in self.names}
+        by = {n: dict(k) for n, k in keyed.items()}
+        order: list[tuple[str, str]] = []
+        for n in self.names:  # the first server's rows, then any other's, each after its predecessor
+            prev = None
+            for key, _ in keyed[n]:
+                if key not in order:
+                    order.insert(order.index(prev) + 1 if prev in order else len(order), key)
+                prev = key
         heads = ["figure", "goal"]
         for h in self.heads:
             heads += [h, "result"]
         rows = []
-        for name in order:
+        for key in order:
+            name = key[1]
             if name.startswith("-- "):
                 rows.append([name])
                 continue
-            goal = next((by[n][name][3] for n in self.names if name in by[n] and by[n][name][3]), "")
+            goal = next((by[n][key][3] for n in self.names if key in by[n] and by[n][key][3]), "")
             row = [name, goal]
             for n in self.names:
-                r = by[n].get(name)
-                if r is None:
-                    row += ["—", ""]
-                else:
-                    cell = r[1] + (f" ({r[2]})" if r[2] else "")
-                    row += [cell, r[4]]
+                r = by[n].get(key)
+                row += ["—", ""] if r is None else [r[1] + (f" ({r[2]})" if r[2] else ""), r[4]]
             rows.append(row)
         body = [r for r in rows if len(r) > 1]
         widths = [max(len(heads[i]), *(len(r[i]) for r in body)) for i in range(len(heads))]
@@ -189,14 +200,14 @@ def fill_table(table: Table, raw: dict, size: dict, args, server, delay: float, 
             what = "CouchDB requests per item (this run's databases, server log)"
         else:
             what = "CouchDB requests per item (node-wide counter: every client)"
-        reqs_na = server.requests_note if server.requests_note.startswith("n/a") else ""
+        reqs_na = server.requests_note[len("n/a: "):] if server.requests_note.startswith("n/a") else ""
         table.add(what, [None if x["couch_requests_total"] is None else x["couch_requests_total"] / n for x in br],
                   "{:.2f}", na=reqs_na)
         if any("couch_requests_node_wide" in x for x in br):
             table.add("CouchDB requests per item, node-wide counter (every client)",
                       [x.get("couch_requests_node_wide", float("nan")) / n for x in br], "{:.2f}")
         cpu_what = "server CPU per item (see notes)" if side else f"{server.kind} CPU per item"
-        cpu_na = server.cpu_note if server.cpu_note.startswith("n/a") else ""
+        cpu_na = server.cpu_note[len("n/a: "):] if server.cpu_note.startswith("n/a") else ""
         table.add(cpu_what, [None if x["cpu_s"]["couch"] is None else x["cpu_s"]["couch"] / n * 1000 for x in br],
                   "{:.2f} ms", na=cpu_na)
         table.add("worker CPU per moved item (user+sys)", col("cpu_ms_per_item", br), "{:.2f} ms")
@@ -345,11 +356,15 @@ def main(argv=None) -> int:
                 say(f"external {srv.version()}: server CPU: {srv.cpu_note}; requests: {srv.requests_note}")
         say("starting the fakes")
         fakes = FakeHost(as_is=args.fake_as_is)
-    except BaseException:
+    except BaseException as exc:
         if fakes is not None:
             fakes.stop()
         for srv in servers:
             srv.stop()
+        if isinstance(exc, RuntimeError):  # a server that cannot be used: say why, no traceback
+            print(f"run.py: error: {exc}", file=sys.stderr)
+            shutil.rmtree(logdir, ignore_errors=True)
+            return 2
         raise
     ctxs = [Ctx(srv, fakes, logdir, args.sidecar_root.resolve()) for srv in servers]
     versions = {srv.name: srv.version() for srv in servers}  # asked now: the servers are stopped before the report
