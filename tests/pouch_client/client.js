@@ -29,9 +29,11 @@
 //                 remove {id, rev?}      withdraw (delete) the local winner (or leaf rev), {rev}
 //                 sync                   one-shot sync as the app does it (buffer both ways, the
 //                                        collection down), {push, pull, collection, denied}
-//                 discard_refused {id}   the app's answer to a 'denied' event: delete every live
-//                                        local leaf of id that the server does not have (the
-//                                        refused revisions), {removed: [rev...]}
+//                 discard {id}           the app's answer to a refused revision, as docs/frontend.md
+//                                        ("Discard") tells it: the local copy becomes the server's
+//                                        version again (a new revision with its body on top of
+//                                        the refused one, or a merged_into tombstone that ends no
+//                                        wish), {reverted: [rev], ended: [rev], removed: [both]}
 //                 quit
 //               db is "buffer" (default) or "collection".
 'use strict';
@@ -312,6 +314,25 @@ function deniedEntry(direction, e) {
   return {direction, id: e.id || null, rev: e.rev || null, error: e.error || e.name, reason: e.reason || e.message};
 }
 
+// CouchDB's winner: a live leaf before a deleted one, then the longer history, then the rev id
+function winnerOf(leaves) {
+  const key = (d) => [d._deleted ? 0 : 1, parseInt(d._rev, 10), d._rev.slice(d._rev.indexOf('-') + 1)];
+  let best = null;
+  for (const d of leaves) {
+    const a = key(d), b = best && key(best);
+    if (!best || a[0] > b[0] || (a[0] === b[0] && (a[1] > b[1] || (a[1] === b[1] && a[2] > b[2])))) best = d;
+  }
+  return best;
+}
+
+// whether rev is in the history of doc (read with revs: true)
+function hasAncestor(doc, rev) {
+  const pos = parseInt(rev, 10);
+  const hist = doc._revisions;
+  const i = hist ? hist.start - pos : -1;
+  return i >= 0 && i < hist.ids.length && `${pos}-${hist.ids[i]}` === rev;
+}
+
 async function session() {
   const readline = require('readline');
   clearTimeout(timer);  // the test bounds each command; the session lasts until stdin closes
@@ -375,18 +396,32 @@ async function session() {
       const [b, col] = await Promise.all([buffer, collection]);
       return {push: stats(b.push || {}), pull: stats(b.pull || {}), collection: stats(col), denied};
     },
-    async discard_refused(c) {
-      const live = await liveLeaves(local.buffer, c.id).then((ls) => ls.filter((d) => !d._deleted));
-      if (!live.length) return {removed: []};
-      const diff = await remote.buffer.revsDiff({[c.id]: live.map((d) => d._rev)});
-      const missing = (diff[c.id] && diff[c.id].missing) || [];
-      const removed = [];
-      for (const rev of missing) {
-        const r = await local.buffer.remove(c.id, rev);
-        log('discarded refused revision', c.id, rev, '->', r.rev);
-        removed.push(rev);
+    async discard(c) {
+      // docs/frontend.md "Discard": bring the local copy back to the server's version
+      let server = [];
+      try {
+        server = (await remote.buffer.get(c.id, {open_revs: 'all', revs: true})).filter((r) => r.ok).map((r) => r.ok);
+      } catch (e) { if (e.status !== 404) throw e; }
+      if (server.length) await local.buffer.bulkDocs(server, {new_edits: false});
+      const keep = winnerOf(server);
+      const reverted = [], ended = [];
+      for (const leaf of await liveLeaves(local.buffer, c.id)) {
+        if (leaf._deleted || server.some((d) => d._rev === leaf._rev)) continue;
+        if (keep && !keep._deleted && hasAncestor(leaf, keep._rev)) {
+          // the server's version is an ancestor of the refused one: a new revision with its body
+          const {_rev, _revisions, ...body} = keep;
+          const r = await local.buffer.put(Object.assign(body, {_rev: leaf._rev}));
+          reverted.push(leaf._rev);
+          log('discarded', c.id, leaf._rev, '-> the server\'s version again as', r.rev);
+        } else {
+          // the server deleted the wish or has it on another branch: a tombstone that ends no wish
+          const r = await local.buffer.put({_id: c.id, _rev: leaf._rev, _deleted: true,
+            merged_into: keep ? keep._rev : 'discarded'});
+          ended.push(leaf._rev);
+          log('discarded', c.id, leaf._rev, '-> merged-away tombstone', r.rev);
+        }
       }
-      return {removed};
+      return {reverted, ended, removed: reverted.concat(ended)};
     },
   };
 
