@@ -279,3 +279,426 @@ def test_local_server_cors_origins_come_from_env(tmp_path):
     assert cfg["httpd"]["enable_cors"] is True and cfg["cors"]["credentials"] is True
     assert cfg["cors"]["origins"] == "http://a:1, http://b:2"  # pouchdb-server splits on ", "
     assert json.loads(path.read_text())["log"] == {"level": "info"}  # the rest is kept
+
+
+# --- replication conflicts: a phone edits offline, the sidecar works on meanwhile
+
+class PouchSession:
+    """One PouchDB client (`node client.js session`) whose local databases stay open between
+    steps: `client("sync")`, `client("edit", id=..., set={...})`... (see client.js). Not syncing
+    is being offline."""
+
+    def __init__(self, cfg: dict, log_path: Path):
+        node = shutil.which("node")
+        if not node:
+            pytest.fail("node is not installed (Node.js 18+ is needed for the PouchDB client tests)")
+        self.log_path = log_path
+        self._stderr = open(log_path, "w")
+        self.proc = subprocess.Popen([node, str(CLIENT), "session", json.dumps(cfg)], cwd=ROOT, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
+        self.answers: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            if line.strip().startswith("{"):
+                self.answers.put(json.loads(line))
+        self.answers.put(None)
+
+    def __call__(self, cmd: str, timeout: float = 30, **args) -> dict:
+        self.proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
+        self.proc.stdin.flush()
+        try:
+            answer = self.answers.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"the client gave no answer to {cmd} within {timeout} s\n{self.log()}")
+        if answer is None:
+            pytest.fail(f"the client exited ({self.proc.poll()}) during {cmd}\n{self.log()}")
+        assert answer.get("ok"), f"client command {cmd} {args} failed: {answer.get('error')}\n{self.log()}"
+        return answer
+
+    def log(self) -> str:
+        if not self._stderr.closed:
+            self._stderr.flush()
+        return self.log_path.read_text()
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+            self.proc.stdin.close()
+            self.proc.wait(10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait(10)
+        self._stderr.close()
+
+
+@pytest.fixture
+def pouch(settings, member, tmp_path):
+    """pouch(tmdb_id) -> a PouchSession signed in as `member`. Its log (stderr) is shown on failure."""
+    sessions = []
+
+    def start(tmdb_id: int) -> PouchSession:
+        n = len(sessions)
+        s = PouchSession(client_cfg(settings, tmp_path, tmdb_id, auth=member, dir=str(tmp_path / f"pouch{n}")),
+                         tmp_path / f"client{n}.log")
+        sessions.append(s)
+        return s
+
+    yield start
+    for s in sessions:
+        s.close()
+        sys.stderr.write(s.log())
+
+
+class Server:
+    """The server as the sidecar (admin) sees it, for the checks."""
+
+    def __init__(self, settings: Settings):
+        self.url, self.auth = settings.couchdb_url, settings.couch_auth
+        self.buffer, self.collection = settings.movies_buffer_db, settings.movies_db
+        root = requests.get(f"{self.url}/", auth=self.auth, timeout=10).json()
+        # pouchdb-server validates a replicated revision against the current winner, CouchDB 3
+        # against its parent revision: the same offline edit is refused by one, stored by the other
+        self.is_couchdb = root.get("couchdb") == "Welcome" and "express-pouchdb" not in root
+
+    def _get(self, db: str, path: str, **params):
+        return requests.get(f"{self.url}/{db}/{path}", params=params, auth=self.auth, timeout=10,
+                            headers={"Accept": "application/json"})
+
+    def doc(self, db: str, doc_id: str) -> dict | None:
+        r = self._get(db, quote(doc_id, safe=""), conflicts="true", deleted_conflicts="true")
+        if r.status_code == 404:
+            return None
+        r.raise_for_status()
+        return r.json()
+
+    def leaves(self, db: str, doc_id: str) -> list[dict]:
+        """Every leaf, live and deleted (GET ?open_revs=all&revs=true)."""
+        r = self._get(db, quote(doc_id, safe=""), open_revs="all", revs="true")
+        if r.status_code == 404:
+            return []
+        r.raise_for_status()
+        return [row["ok"] for row in r.json() if "ok" in row]
+
+    def conflicted(self) -> list[tuple[str, str, list]]:
+        """(db, id, _conflicts) of every doc in the buffer and the collection that has any."""
+        found = []
+        for db in (self.buffer, self.collection):
+            r = self._get(db, "_all_docs", include_docs="true", conflicts="true")
+            r.raise_for_status()
+            found += [(db, row["id"], row["doc"]["_conflicts"]) for row in r.json()["rows"]
+                      if row.get("doc") and row["doc"].get("_conflicts")]
+        return found
+
+    def describe(self, doc_id: str) -> str:
+        """Both databases' leaves of a doc, for failure messages (what the owner needs to see)."""
+        return json.dumps({"buffer_leaves": self.leaves(self.buffer, doc_id),
+                           "collection_leaves": self.leaves(self.collection, doc_id)}, indent=1)
+
+
+def radarr_requests_for(fake_radarr, tmdb_id: int, since: int = 0) -> list[dict]:
+    """Radarr requests about this title from requests_log[since:]: adds (POST body) and lookups."""
+    out = []
+    for r in list(fake_radarr.requests_log)[since:]:
+        body = r.get("json") if isinstance(r.get("json"), dict) else {}
+        if body.get("tmdbId") == tmdb_id or str((r.get("query") or {}).get("tmdbId")) == str(tmdb_id):
+            out.append({k: r[k] for k in ("method", "path", "query", "status")})
+    return out
+
+
+def denied_for(sync_result: dict, doc_id: str) -> list[dict]:
+    return [d for d in sync_result["denied"] if d["id"] == doc_id]
+
+
+def wait_moved(srv: Server, doc_id: str, timeout: float = 10) -> dict:
+    """Wait until the title is in the collection and its wish gone from the buffer."""
+    def moved():
+        doc = srv.doc(srv.collection, doc_id)
+        return doc if doc and srv.doc(srv.buffer, doc_id) is None else None
+    return wait_for(moved, timeout=timeout, message=f"{doc_id} moved into the collection")
+
+
+def wait_server_state(srv: Server, doc_id: str, predicate, what: str, timeout: float = 10) -> dict:
+    return wait_for(lambda: (lambda d: d if d and predicate(d) else None)(srv.doc(srv.buffer, doc_id)),
+                    timeout=timeout, message=f"{doc_id} on the server: {what}")
+
+
+def sync_until_gone_locally(client: PouchSession, doc_id: str, tries: int = 20) -> list[dict]:
+    """Sync until the local buffer has no live doc (the server's tombstones pulled); the sync
+    results seen. Fails, showing the local leaves, if the local doc stays."""
+    results = []
+    for _ in range(tries):
+        results.append(client("sync"))
+        if client("get", id=doc_id)["doc"] is None:
+            return results
+        time.sleep(0.25)
+    pytest.fail(f"a ghost: {doc_id} is still live in the client's buffer after {tries} syncs: "
+                f"{json.dumps(client('leaves', id=doc_id)['leaves'], indent=1)}")
+
+
+def assert_settled(srv: Server, fake_radarr, client: PouchSession, tmdb_id: int, *, added: int,
+                   moved_mark: int | None) -> None:
+    """The checks every conflict scenario ends with."""
+    doc_id = f"tmdb:{tmdb_id}"
+    # no doc on the server has _conflicts
+    assert srv.conflicted() == [], srv.conflicted()
+    for db in (srv.buffer, srv.collection):
+        assert "_conflicts" not in (srv.doc(db, doc_id) or {}), srv.describe(doc_id)
+    # the wish is gone on the server: every leaf deleted
+    assert srv.doc(srv.buffer, doc_id) is None, srv.describe(doc_id)
+    assert all(leaf.get("_deleted") for leaf in srv.leaves(srv.buffer, doc_id)), srv.describe(doc_id)
+    # never processed twice: at most one add, and nothing asked of Radarr about it after the move
+    assert fake_radarr.creations[tmdb_id] == added, (fake_radarr.creations, radarr_requests_for(fake_radarr, tmdb_id))
+    if moved_mark is not None:
+        late = radarr_requests_for(fake_radarr, tmdb_id, moved_mark)
+        assert late == [], f"Radarr asked about {doc_id} after the move: {late}\n{srv.describe(doc_id)}"
+    # and the client: no ghost in its buffer, no conflict in its collection copy
+    assert client("get", id=doc_id)["doc"] is None, client("leaves", id=doc_id)
+    local = client("get", id=doc_id, db="collection")["doc"]
+    if added:
+        assert local is not None and "_conflicts" not in local, local
+
+
+@pytest.fixture
+def sidecar_logs(caplog):
+    """The worker's and resolver's INFO logs, shown by pytest when a scenario fails."""
+    caplog.set_level(logging.INFO, logger="sidecar")
+    return caplog
+
+
+def wish_in_retry(srv: Server, fake_radarr, start_worker, client: PouchSession, doc_id: str) -> dict:
+    """Radarr answers 503; the client writes the wish and syncs it up; the worker fails it into
+    `retry`; the client syncs again, so its copy says retry. Returns the client's copy."""
+    fake_radarr.fail_mode = "503"
+    start_worker()
+    client("wish")
+    client("sync")
+    wait_server_state(srv, doc_id, lambda d: d.get("state") == "retry", "in retry")
+    client("sync")
+    local = client("get", id=doc_id)["doc"]
+    assert local["state"] == "retry" and "503" in local["last_error"]["message"], local
+    return local
+
+
+def test_moved_wish_edited_offline_stays_gone(settings, fake_radarr, start_worker, pouch, sidecar_logs):
+    """1. A moved wish comes back: the client edits (download -> monitor) a copy that says retry
+    while the worker, Radarr back, moves it. The edit must not bring the wish back."""
+    tmdb_id, doc_id = 7101, "tmdb:7101"
+    srv, client = Server(settings), pouch(7101)
+    wish_in_retry(srv, fake_radarr, start_worker, client, doc_id)
+
+    edit = client("edit", id=doc_id, set={"action": "monitor"})  # offline
+    fake_radarr.fail_mode = None
+    moved = wait_moved(srv, doc_id)
+    mark = len(fake_radarr.requests_log)
+    assert moved["requested"]["action"] == "download" and moved["status"] == "wanted", moved
+
+    out = client("sync")  # back online with the edit of a wish that is gone
+    refused = denied_for(out, doc_id)
+    if srv.is_couchdb:
+        # CouchDB 3 validates the edit against its parent (a retry): stored beside the move's
+        # tombstone, as a live leaf. The resolver must end it (ended: moved)
+        assert refused == [], out
+    else:
+        # pouchdb-server validates against the current winner (deleted): refused
+        assert refused and refused[0]["reason"] == ("this edit was made on a version of the wish the server no "
+                                                    "longer keeps; sync, then edit it again"), out
+    # the wish stays gone: 404 on the server after about a second, and for good
+    wait_for(lambda: srv.doc(srv.buffer, doc_id) is None, timeout=3,
+             message=f"{doc_id} gone from the server's buffer again\n{srv.describe(doc_id)}")
+    time.sleep(1.0)
+    assert srv.doc(srv.buffer, doc_id) is None, srv.describe(doc_id)
+    leaves = srv.leaves(srv.buffer, doc_id)
+    assert all(leaf.get("_deleted") for leaf in leaves), srv.describe(doc_id)
+    if srv.is_couchdb:
+        # the client's edit was stored, then ended by the resolver: a tombstone on top of it
+        edit_id = edit["rev"].split("-", 1)[1]
+        on_edit = [leaf for leaf in leaves if edit_id in leaf["_revisions"]["ids"]]
+        assert on_edit and all(leaf.get("ended") == "moved" for leaf in on_edit), srv.describe(doc_id)
+
+    if refused:
+        assert client("discard", id=doc_id)["removed"] == [edit["rev"]]
+    sync_until_gone_locally(client, doc_id)
+    assert_settled(srv, fake_radarr, client, tmdb_id, added=1, moved_mark=mark)
+    collection = srv.doc(srv.collection, doc_id)
+    assert collection["requested"]["action"] == "download" and collection["status"] == "wanted", collection
+    assert client("get", id=doc_id, db="collection")["doc"]["requested"]["action"] == "download"
+
+
+def test_offline_edit_of_a_wish_in_retry_survives(settings, fake_radarr, start_worker, pouch, sidecar_logs):
+    """2. The user's edit survives: the client edits its retry copy offline and syncs while Radarr
+    still fails and the worker has written further retries: the server's winner gets the user's
+    action and keeps the sidecar's state; after Radarr recovers it is moved once, as "monitor"."""
+    tmdb_id, doc_id = 7102, "tmdb:7102"
+    srv, client = Server(settings), pouch(7102)
+    local = wish_in_retry(srv, fake_radarr, start_worker, client, doc_id)
+
+    edit = client("edit", id=doc_id, set={"action": "monitor"})  # offline
+    # meanwhile the worker tries again (and fails again): the server moves on from the client's copy
+    before = wait_server_state(srv, doc_id, lambda d: d.get("attempts", 0) > local["attempts"]
+                               and d.get("state") == "retry", "a further retry")
+    out = client("sync")
+    refused = denied_for(out, doc_id)
+    if srv.is_couchdb:
+        # validated against its parent (the retry the client edited): stored as a branch beside the
+        # worker's retries; the resolver merges the two
+        assert refused == [], out
+    else:
+        # pouchdb-server validates against the current winner, whose sidecar fields moved on:
+        # refused and reported to the client; nothing is lost on the server, and the app's answer
+        # (Discard as docs/frontend.md says, then edit again) gets the edit through. Not a bare
+        # delete of the refused leaf: the resolver reads that as a withdrawal of the wish
+        assert refused and refused[0]["reason"].endswith("is set by the sidecar only"), out
+        server_now = srv.doc(srv.buffer, doc_id)
+        assert server_now["action"] == "download" and server_now["requested_at"] == local["requested_at"], server_now
+        assert client("discard", id=doc_id)["removed"] == [edit["rev"]]
+        for _ in range(10):
+            mine = client("get", id=doc_id)["doc"]
+            assert mine is not None and "_conflicts" not in mine, mine
+            if mine.get("state") == "processing":
+                time.sleep(0.2)
+                client("sync")
+                continue
+            client("edit", id=doc_id, set={"action": "monitor"})
+            again = client("sync")
+            if not denied_for(again, doc_id):
+                break
+            client("discard", id=doc_id)
+        else:
+            pytest.fail(f"the edit never got through\n{client.log()}")
+
+    def merged():
+        doc = srv.doc(srv.buffer, doc_id)
+        return doc if doc and doc["action"] == "monitor" and "_conflicts" not in doc else None
+    winner = wait_for(merged, timeout=10, message=f"the user's edit in the server's winner\n{srv.describe(doc_id)}")
+    # the sidecar's state fields are the sidecar's, not the client's older copy
+    assert winner["state"] in ("retry", "processing") and winner["attempts"] >= before["attempts"], winner
+    assert winner["requested_at"] == local["requested_at"] and winner["last_error"]["at"] >= before["last_error"]["at"], winner
+    assert srv.conflicted() == [], srv.describe(doc_id)
+
+    fake_radarr.fail_mode = None
+    moved = wait_moved(srv, doc_id)
+    mark = len(fake_radarr.requests_log)
+    assert moved["requested"]["action"] == "monitor" and moved["status"] == "monitored", moved
+    sync_until_gone_locally(client, doc_id)
+    time.sleep(1.0)
+    assert_settled(srv, fake_radarr, client, tmdb_id, added=1, moved_mark=mark)
+    assert client("get", id=doc_id, db="collection")["doc"]["requested"]["action"] == "monitor"
+
+
+def test_refused_edit_of_a_title_being_added_leaves_no_ghost(settings, fake_radarr, start_worker, pouch,
+                                                            sidecar_logs):
+    """3. Ghost: the client's copy says processing (Radarr is slow), the client edits it offline,
+    replication refuses the edit (denied), then the title lands in the collection. The refused
+    revision stays a live leaf in the client's buffer (it beats the pulled tombstone): a ghost,
+    until the client discards it. Then nothing is left on either side."""
+    tmdb_id, doc_id = 7103, "tmdb:7103"
+    srv, client = Server(settings), pouch(7103)
+    fake_radarr.delay = 3.0
+    start_worker(arr_timeout=10.0)
+    client("wish")
+    client("sync")
+    wait_server_state(srv, doc_id, lambda d: d.get("state") == "processing", "claimed (processing)")
+    client("sync")
+    assert client("get", id=doc_id)["doc"]["state"] == "processing"
+
+    edit = client("edit", id=doc_id, set={"action": "monitor"})  # offline
+    out = client("sync")  # still being added
+    refused = denied_for(out, doc_id)
+    assert refused and refused[0]["direction"] == "push", out
+    assert refused[0]["reason"] == "this title is being added right now; change it once that finishes", out
+    assert out["push"]["doc_write_failures"] == 1, out
+    assert all(leaf["_rev"] != edit["rev"] for leaf in srv.leaves(srv.buffer, doc_id)), srv.describe(doc_id)
+
+    moved = wait_moved(srv, doc_id)
+    mark = len(fake_radarr.requests_log)
+    fake_radarr.delay = 0
+    client("sync")
+    ghost = client("get", id=doc_id)["doc"]
+    # the ghost: the refused revision is the local winner over the server's tombstone
+    assert ghost is not None and ghost["_rev"] == edit["rev"] and ghost["state"] == "processing", ghost
+    assert client("get", id=doc_id, db="collection")["doc"]["status"] == "wanted"
+
+    assert client("discard", id=doc_id)["removed"] == [edit["rev"]]
+    sync_until_gone_locally(client, doc_id)
+    time.sleep(1.0)
+    client("sync")
+    assert_settled(srv, fake_radarr, client, tmdb_id, added=1, moved_mark=mark)
+    assert moved["requested"]["action"] == "download"  # the refused edit changed nothing
+    assert srv.doc(srv.collection, doc_id)["requested"]["action"] == "download"
+
+
+def test_withdrawal_made_offline_is_not_lost(settings, fake_radarr, start_worker, pouch, sidecar_logs):
+    """4. A withdrawal is not lost: the client withdraws (deletes) its retry copy offline, the
+    worker writes its next retry meanwhile, the client syncs: the withdrawal wins over the
+    sidecar's bookkeeping, and when Radarr recovers the title is never added."""
+    tmdb_id, doc_id = 7104, "tmdb:7104"
+    srv, client = Server(settings), pouch(7104)
+    local = wish_in_retry(srv, fake_radarr, start_worker, client, doc_id)
+
+    client("remove", id=doc_id)  # offline
+    wait_server_state(srv, doc_id, lambda d: d.get("attempts", 0) > local["attempts"] and d.get("state") == "retry",
+                      "the worker's next retry")
+    out = client("sync")
+    refused = denied_for(out, doc_id)
+    if refused and not srv.is_couchdb:
+        # pouchdb-server checks a withdrawal against the current winner: if the worker held a
+        # claim at that moment (a few ms per retry), it is refused; the app withdraws again
+        assert refused[0]["reason"].startswith("this title is being added right now"), out
+        for _ in range(10):
+            client("sync")  # the server's live version wins locally over the refused tombstone
+            if client("get", id=doc_id)["doc"] is None:
+                break
+            client("remove", id=doc_id)
+            if not denied_for(client("sync"), doc_id):
+                break
+    else:
+        assert refused == [], out
+
+    wait_for(lambda: srv.doc(srv.buffer, doc_id) is None, timeout=10,
+             message=f"the withdrawal to win on the server\n{srv.describe(doc_id)}")
+    leaves = srv.leaves(srv.buffer, doc_id)
+    assert leaves and all(leaf.get("_deleted") for leaf in leaves), srv.describe(doc_id)
+    assert not any(leaf.get("ended") == "moved" for leaf in leaves), srv.describe(doc_id)
+
+    fake_radarr.fail_mode = None
+    mark = len(fake_radarr.requests_log)
+    time.sleep(2.5)  # longer than the longest retry delay (retry_max 2 s) plus a scan
+    adds = [r for r in radarr_requests_for(fake_radarr, tmdb_id, mark) if r["method"] == "POST"]
+    assert adds == [], adds
+    assert fake_radarr.creations[tmdb_id] == 0 and fake_radarr.find(tmdb_id) is None
+    assert srv.doc(srv.collection, doc_id) is None
+    sync_until_gone_locally(client, doc_id)
+    assert_settled(srv, fake_radarr, client, tmdb_id, added=0, moved_mark=mark)
+    assert client("get", id=doc_id, db="collection")["doc"] is None
+
+
+def test_refused_edit_discarded_while_the_add_is_under_way(settings, fake_radarr, start_worker, pouch, sidecar_logs):
+    """3b. The same ghost, but the person presses Discard (docs/frontend.md) at once, while the
+    title is still being added. Discard makes the local copy the server's (processing) version
+    again, as a new revision on top of the refused edit; then the title is moved. One Discard must
+    be enough: afterwards the local copy follows the server, so the move's deletion removes it."""
+    tmdb_id, doc_id = 7105, "tmdb:7105"
+    srv, client = Server(settings), pouch(7105)
+    fake_radarr.delay = 3.0
+    start_worker(arr_timeout=10.0)
+    client("wish")
+    client("sync")
+    wait_server_state(srv, doc_id, lambda d: d.get("state") == "processing", "claimed (processing)")
+    client("sync")
+    edit = client("edit", id=doc_id, set={"action": "monitor"})  # offline
+    out = client("sync")
+    assert denied_for(out, doc_id), out
+    discarded = client("discard", id=doc_id)
+    assert discarded["reverted"] == [edit["rev"]], discarded  # the server's version again, locally
+    mine = client("get", id=doc_id)["doc"]
+    assert mine["action"] == "download" and mine["state"] == "processing", mine
+    client("sync")
+
+    moved = wait_moved(srv, doc_id)
+    mark = len(fake_radarr.requests_log)
+    fake_radarr.delay = 0
+    sync_until_gone_locally(client, doc_id, tries=8)
+    assert_settled(srv, fake_radarr, client, tmdb_id, added=1, moved_mark=mark)
+    assert moved["requested"]["action"] == "download"
