@@ -70,11 +70,15 @@ def winner_order(leaves: Iterable[dict]) -> list[dict]:
 
 def parent_rev(leaf: dict) -> str | None:
     """The revision a leaf was written on, from its `_revisions` (None for a first revision)."""
+    ancestors = ancestor_revs(leaf)
+    return ancestors[0] if ancestors else None
+
+
+def ancestor_revs(leaf: dict, limit: int = 20) -> list[str]:
+    """The revisions a leaf descends from, nearest first, from its `_revisions`."""
     revs = leaf.get("_revisions") or {}
-    ids = revs.get("ids") or []
-    if len(ids) < 2:
-        return None
-    return f"{revs['start'] - 1}-{ids[1]}"
+    ids = (revs.get("ids") or [])[1:limit + 1]
+    return [f"{revs['start'] - 1 - i}-{rid}" for i, rid in enumerate(ids)]
 
 
 def body(doc: dict) -> dict:
@@ -95,15 +99,19 @@ def _tombstone(leaf: dict, **fields) -> dict:
 def ended_wish(tombstone: dict, parents: dict[str, dict]) -> tuple[str, str | None] | None:
     """(how, requested_at) of the wish a deleted leaf ends, None if it ends nothing.
 
-    requested_at None means "unknown" (a bare tombstone whose parent is gone): it ends every wish,
-    so a withdrawal is never lost. `parents` maps revision → body, for bare tombstones."""
+    A bare tombstone ends the wish of its nearest readable ancestor (as CouchDB validates a
+    replicated revision against its nearest ancestor on disk); requested_at None means "unknown"
+    (no ancestor readable any more): it ends every wish, so a withdrawal is never lost.
+    `parents` maps revision → body of the ancestors that could be read."""
     if tombstone.get("merged_into"):
         return None
     how = tombstone.get("ended") if tombstone.get("ended") in ("moved", "withdrawn") else "withdrawn"
     if tombstone.get("requested_at"):
         return how, tombstone["requested_at"]
-    parent = parents.get(parent_rev(tombstone) or "")
-    return how, (parent or {}).get("requested_at")
+    for rev in ancestor_revs(tombstone):
+        if rev in parents:
+            return how, parents[rev].get("requested_at")
+    return how, None
 
 
 def _in_flight(leaf: dict, now: datetime, claim_timeout: float) -> bool:
@@ -129,7 +137,7 @@ def resolve_buffer(leaves: list[dict], parents: dict[str, dict], now: datetime,
     """Settle a wish's leaves (see the module docstring for the policy).
 
     leaves: every leaf, live and deleted (open_revs=all, revs=true); parents: revision → body of
-    the parents of bare tombstones that could still be read; now: aware UTC time (only used to
+    the ancestors of bare tombstones that could still be read; now: aware UTC time (only used to
     tell a claim in flight from a stale one, never written); claim_timeout: seconds."""
     ordered = winner_order(leaves)
     live = [leaf for leaf in ordered if not leaf.get("_deleted")]

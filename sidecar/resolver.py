@@ -16,7 +16,7 @@ import threading
 from datetime import datetime, timezone
 
 from . import metrics
-from .conflicts import Resolution, parent_rev, resolve_buffer, resolve_collection
+from .conflicts import Resolution, ancestor_revs, resolve_buffer, resolve_collection
 from .couch import Conflict, CouchError, CouchUnavailable, Database
 from .feeds import ChangeFeed, Checkpoint
 
@@ -40,11 +40,11 @@ class Resolver:
             return resolve_collection(leaves)
         parents: dict[str, dict] = {}
         if len(leaves) > 1:
-            wanted = [parent_rev(leaf) for leaf in leaves if leaf.get("_deleted") and not leaf.get("requested_at")
-                      and not leaf.get("merged_into")]
-            wanted = [rev for rev in wanted if rev]
+            wanted = sorted({rev for leaf in leaves if leaf.get("_deleted") and not leaf.get("requested_at")
+                             and not leaf.get("merged_into") for rev in ancestor_revs(leaf)})
             if wanted:
-                parents = {d["_rev"]: d for d in self.db.revisions(doc_id, wanted)}
+                # the server answers {"missing": rev} for what it no longer keeps (or never had)
+                parents = {d["_rev"]: d for d in self.db.revisions(doc_id, wanted) if not d.get("_deleted")}
         return resolve_buffer(leaves, parents, datetime.now(timezone.utc), self.claim_timeout)
 
     def settle(self, doc_id: str) -> Resolution:
