@@ -126,14 +126,6 @@ class BufferProcessor:
             self._collect(wait)
         return claimed
 
-    def process(self, docs: list[dict]) -> int:
-        """Work these docs off completely (the start-up catch-up). Returns how many were claimed."""
-        self.offer(docs)
-        claimed = 0
-        while self.busy:
-            claimed += self.step(0.05)
-        return claimed
-
     def _fill_slots(self) -> int:
         conc = self.settings.arr_concurrency
         if not self._waiting or len(self._running) > conc + conc // 2:
@@ -380,7 +372,8 @@ class BufferPillow:
         since = self._until_ready(self.checkpoint.load)
         self.feed = ChangeFeed(self.buffer, since, self.queue, self.stop, filter="buffer/pending")
         self.feed.start()
-        self._until_ready(lambda: self.processor.process(self.processor.due_docs(include_new=True)))
+        # the catch-up joins the pipeline like feed changes do, so it holds up nothing either
+        self.processor.offer(self._until_ready(lambda: self.processor.due_docs(include_new=True)) or [])
         last_scan = time.monotonic()
         while not self.stop.is_set():
             try:
