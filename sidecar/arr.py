@@ -76,8 +76,13 @@ def _html_title(text: str) -> str:
 
 
 def _looks_like_html(resp: requests.Response) -> bool:
-    head = resp.text.lstrip()[:100].lower()
-    return "html" in resp.headers.get("Content-Type", "").lower() or head.startswith(("<!doctype", "<html"))
+    """A web page rather than API JSON. The body is only looked at for errors (small, read
+    anyway): a 2xx may be a streamed library listing that must not be read here."""
+    if "html" in resp.headers.get("Content-Type", "").lower():
+        return True
+    if resp.status_code < 300:
+        return False
+    return resp.text.lstrip()[:100].lower().startswith(("<!doctype", "<html"))
 
 
 # hints for the validation failures a person can fix by a setting (reference README §5)

@@ -58,6 +58,9 @@ class Settings:
     movies_db: str = "movies"
     series_buffer_db: str = "series_buffer"
     series_db: str = "series"
+    # the sidecar's own bookkeeping (feed checkpoints, the reconcile lock, worker status): a
+    # database only the sidecar's role may read and write, unlike `_local` docs in the others
+    sidecar_db: str = "sidecar"
     # CouchDB role the sidecar's own user holds; validate_doc_update lets only it (or _admin)
     # write sidecar-owned fields and the collection.
     sidecar_role: str = "sidecar"
@@ -209,6 +212,7 @@ def load_settings(env: dict | None = None, dotenv_path: str | None = ".env") -> 
         couchdb_password=password,
         movies_buffer_db=env.get("MOVIES_BUFFER_DB", "movies_buffer"),
         movies_db=env.get("MOVIES_DB", "movies"),
+        sidecar_db=env.get("SIDECAR_DB", "sidecar"),
         series_buffer_db=env.get("SERIES_BUFFER_DB", "series_buffer"),
         series_db=env.get("SERIES_DB", "series"),
         sidecar_role=env.get("SIDECAR_ROLE", "sidecar"),
@@ -230,7 +234,8 @@ def load_settings(env: dict | None = None, dotenv_path: str | None = ".env") -> 
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         public_couchdb_url=(env.get("PUBLIC_COUCHDB_URL") or "").rstrip("/") or None,
     )
-    for db in (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db):
+    for db in (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db,
+               settings.sidecar_db):
         # CouchDB's own rule for database names
         if not re.fullmatch(r"[a-z][a-z0-9_$()+/-]*", db):
             raise ConfigError(f"database name {db!r} is not a valid CouchDB name")
@@ -242,7 +247,7 @@ def to_env(s: Settings) -> dict[str, str]:
     test or benchmark starts `python -m sidecar ...` with a Settings it made."""
     env = {
         "COUCHDB_URL": s.couchdb_url,
-        "MOVIES_BUFFER_DB": s.movies_buffer_db, "MOVIES_DB": s.movies_db,
+        "MOVIES_BUFFER_DB": s.movies_buffer_db, "MOVIES_DB": s.movies_db, "SIDECAR_DB": s.sidecar_db,
         "SERIES_BUFFER_DB": s.series_buffer_db, "SERIES_DB": s.series_db,
         "SIDECAR_ROLE": s.sidecar_role, "WEBHOOK_USER": s.webhook_user, "WORKER_ID": s.worker_id,
         "ARR_TIMEOUT": str(s.arr_timeout), "ARR_CONCURRENCY": str(s.arr_concurrency),

@@ -36,6 +36,7 @@ def targets(settings: Settings) -> list[tuple[str, str, str]]:
         (settings.series_buffer_db, "buffer", "series"),
         (settings.movies_db, "collection", "movie"),
         (settings.series_db, "collection", "series"),
+        (settings.sidecar_db, "state", "state"),
     ]
 
 
@@ -62,6 +63,18 @@ def ensure_member_role(db, role: str) -> bool:
         return False
     members["roles"] = roles + [role]
     security["members"] = members
+    db.security = security
+    return True
+
+
+def ensure_private(db, role: str) -> bool:
+    """Make the sidecar's role the only member of its bookkeeping database (server admins keep
+    access), so household members can neither read nor write checkpoints and locks."""
+    security = dict(db.security or {})
+    wanted = {"names": [], "roles": [role]}
+    if security.get("members") == wanted:
+        return False
+    security["members"] = wanted
     db.security = security
     return True
 
@@ -97,7 +110,9 @@ def push_all(settings: Settings, dry_run: bool = False, design_dir: Path = DESIG
         else:
             db = server.create(db_name)
             created = True
-        if not dry_run:
+        if not dry_run and ddoc_name == "state":
+            ensure_private(db, settings.sidecar_role)
+        elif not dry_run:
             ensure_member_role(db, settings.sidecar_role)
         built = build_design_doc(ddoc_name, kind, settings, design_dir)
         live = db.get(built["_id"])

@@ -4,7 +4,7 @@ Radarr/Sonarr reachable, design docs current), /metrics (Prometheus text format)
 /metrics serves this process's counters (webhook events, adds, reconcile runs) plus gauges read
 from CouchDB on each scrape, so they are the same whichever process answers: buffer requests by
 state (views `pending` and `failed`), the age of the oldest new request (how far the worker is
-behind its changes feed), and the last reconcile of any process (`_local/reconcile-last`). With
+behind its changes feed), and the last reconcile of any process (`result:reconcile`). With
 CouchDB away the scrape still answers: `sidecar_couchdb_up 0` and the CouchDB gauges left out.
 """
 from __future__ import annotations
@@ -55,8 +55,36 @@ def readyz():
             checks[f"{inst.kind}:{inst.name}"] = "; ".join(problems) or "ok"
         finally:
             client.session.close()
+    if checks.get("couchdb") == "ok":
+        checks.update(_worker_feeds(couch, settings))
     ready = all(v == "ok" for v in checks.values())
     return jsonify(ready=ready, checks=checks), (200 if ready else 503)
+
+
+WORKER_REPORT_FRESH = 60.0  # seconds: a worker whose last report is older is gone, not broken
+FEED_GRACE = 10.0  # seconds a feed may be reconnecting before readiness says so
+
+
+def _worker_feeds(couch, settings) -> dict[str, str]:
+    """Checks from the workers' own reports (`worker:<id>` in SIDECAR_DB): one per worker that
+    reported in the last minute, "ok" or which feeds it cannot follow and why. A web process
+    runs without a worker too, so no report is no failure."""
+    try:
+        rows = couch.db(settings.sidecar_db).all_docs(startkey="worker:", endkey="worker:\ufff0")
+    except (CouchUnavailable, CouchError):
+        return {}
+    checks = {}
+    now = time.time()
+    for row in rows:
+        doc = row.get("doc") or {}
+        if not isinstance(doc.get("at_ts"), (int, float)) or now - doc["at_ts"] > WORKER_REPORT_FRESH:
+            continue
+        broken = [f"{name} cannot follow its database: {(f or {}).get('error') or 'not connected'}"
+                  for name, f in sorted((doc.get("feeds") or {}).items())
+                  if not (f or {}).get("following") and (f or {}).get("failing_since")
+                  and now - f["failing_since"] > FEED_GRACE]
+        checks[row["id"]] = "; ".join(broken) or "ok"
+    return checks
 
 
 @bp.get("/metrics")
@@ -99,7 +127,7 @@ def _refresh_from_couch() -> None:
         BUFFER_LAG.labels(name).set(lag)
     if up:
         try:
-            last = couch.db(settings.movies_db).get("_local/reconcile-last")
+            last = couch.db(settings.sidecar_db).get("result:reconcile")
         except CouchUnavailable:
             up, last = 0, None
         except CouchError:

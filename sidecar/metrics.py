@@ -10,6 +10,8 @@ ARR_ADD_SECONDS = Histogram("sidecar_arr_add_seconds", "Time of one add to Radar
 ITEMS_MOVED = Counter("sidecar_items_moved_total", "Buffer items moved into the collection", ["kind"])
 ITEMS_FAILED = Counter("sidecar_items_failed_total", "Buffer items set to retry or failed", ["kind", "state"])
 FEED_RECONNECTS = Counter("sidecar_feed_reconnects_total", "Changes feed (re)connections after an error", ["db"])
+FEED_UP = Gauge("sidecar_feed_up", "1 while the worker follows this database's changes feed, 0 while it cannot",
+                ["db"])
 CHANGES_LAG = Gauge("sidecar_changes_lag", "Changes received but not yet worked off", ["db"])
 WEBHOOK_EVENTS = Counter("sidecar_webhook_events_total", "Webhook events received", ["arr", "event", "outcome"])
 RECONCILE_RUNS = Counter("sidecar_reconcile_runs_total", "Reconcile runs by result", ["result"])

@@ -9,10 +9,11 @@ created_at, grabbed unless a file now exists).
 Removal is only ever concluded from a complete listing: a title missing from instance A loses A
 only when A's listing finished; an error is never "deleted". A title in B but not A keeps B.
 
-One run at a time, across gunicorn workers, processes and machines: a lock doc
-`_local/reconcile-lock` in the movies collection db, taken and released with MVCC (`_rev`) and an
-expiry that a heartbeat thread pushes forward, so a crashed run's lock lapses by itself.
-`_local` docs are not replicated, so frontends never see it; `_local/reconcile-last` keeps the
+One run at a time, across gunicorn workers, processes and machines: a lock doc `lock:reconcile`
+in the sidecar's own database (SIDECAR_DB, which only the sidecar's role may write: household
+members can write `_local` docs of the databases they sync, so no lock lives there), taken and
+released with MVCC (`_rev`, and a write quorum in a cluster) and an expiry that a heartbeat
+thread pushes forward, so a crashed run's lock lapses by itself; `result:reconcile` keeps the
 last result for /metrics of every process.
 
     POST /reconcile (Authorization: Bearer RECONCILE_TOKEN)  ·  python -m sidecar reconcile
@@ -44,8 +45,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("reconcile", __name__)
 
-LOCK_ID = "_local/reconcile-lock"
-LAST_ID = "_local/reconcile-last"
+# in the sidecar's own database (SIDECAR_DB), which only the sidecar's role may write
+LOCK_ID = "lock:reconcile"
+LAST_ID = "result:reconcile"
 LOCK_TTL = 120.0  # seconds a lock lives without a heartbeat (a crashed run blocks at most this long)
 PAGE_SIZE = 1000  # collection docs read per _all_docs request
 WRITE_BATCH = 500  # docs per _bulk_docs
@@ -65,7 +67,7 @@ class ReconcileBusy(Exception):
 
 
 class ReconcileLock:
-    """`_local/reconcile-lock`: {owner, acquired_at, expires (epoch s), released}. Taking it is
+    """`lock:reconcile`: {owner, acquired_at, expires (epoch s), released}. Taking it is
     a rev-checked write over a released or expired lock, so of two takers one gets a conflict."""
 
     def __init__(self, db: Database, ttl: float = LOCK_TTL):
@@ -407,8 +409,8 @@ class KindReconcile:
 
 def reconcile(settings: Settings, couch: Couch) -> dict:
     """One full reconcile. Raises ReconcileBusy, CouchUnavailable/CouchError (CouchDB trouble)."""
-    movies_db = couch.db(settings.movies_db)
-    lock = ReconcileLock(movies_db)
+    state_db = couch.db(settings.sidecar_db)
+    lock = ReconcileLock(state_db)
     lock.acquire()
     started, t0 = now_iso(), time.monotonic()
     result: dict[str, Any] = {"added": 0, "updated": 0, "removed": 0, "unchanged": 0, "errors": [],
@@ -427,7 +429,7 @@ def reconcile(settings: Settings, couch: Couch) -> dict:
         result["finished_at"] = now_iso()
         lock.release()
     outcome = "ok" if not result["errors"] else "partial"
-    _record(movies_db, result, outcome)
+    _record(state_db, result, outcome)
     log.info("reconcile %s in %.1f s: %d added, %d updated, %d removed, %d unchanged, %d errors", outcome,
              result["duration"], result["added"], result["updated"], result["removed"], result["unchanged"],
              len(result["errors"]), extra={"outcome": outcome})
@@ -457,7 +459,7 @@ def _record(db: Database, result: dict, outcome: str) -> None:
 
 
 def last_result(db: Database) -> dict | None:
-    """The summary the last reconcile (any process) left in `_local/reconcile-last`."""
+    """The summary the last reconcile (any process) left in `result:reconcile`."""
     return db.get(LAST_ID)
 
 

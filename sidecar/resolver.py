@@ -70,15 +70,16 @@ class Resolver:
 
 
 class ConflictPillow:
-    """Feed (`style=all_docs`, no docs) → Resolver for one database, checkpointed in
-    `_local/sidecar-resolver-<worker id>`. A first start reads the feed from the beginning, so
+    """Feed (`style=all_docs`, no docs) → Resolver for one database, checkpointed as
+    `checkpoint:<db>:resolver-<worker id>` in the sidecar's own database. A first start reads the feed from the beginning, so
     conflicts that were there before are settled too."""
 
-    def __init__(self, db: Database, role: str, worker_id: str, claim_timeout: float, stop: threading.Event):
+    def __init__(self, db: Database, role: str, state: Database, worker_id: str, claim_timeout: float,
+                 stop: threading.Event):
         self.db = db
         self.name = f"resolver-{db.name}"
         self.resolver = Resolver(db, role, claim_timeout)
-        self.checkpoint = Checkpoint(db, f"sidecar-resolver-{worker_id}")
+        self.checkpoint = Checkpoint(state, db.name, f"resolver-{worker_id}")
         self.stop = stop
         self.queue: queue.Queue = queue.Queue()
         self.feed: ChangeFeed | None = None

@@ -1,7 +1,8 @@
 """The worker: buffer databases → Radarr/Sonarr → collection databases.
 
 Named after pillowtop's parts: a ChangeFeed (filtered, continuous `_changes`) feeds a
-BufferProcessor, and a Checkpoint (`_local/` doc) records how far the feed was worked off.
+BufferProcessor, and a Checkpoint (in the sidecar's own database) records how far the feed was
+worked off.
 One BufferPillow per buffer database; `Worker` runs both, and a ConflictPillow (resolver.py)
 per buffer and collection database.
 
@@ -41,6 +42,7 @@ from .resolver import ConflictPillow, Resolver
 log = logging.getLogger(__name__)
 
 MOVE_WINDOW = 0.05  # seconds: results finishing this close together share their CouchDB writes
+REPORT_EVERY = 10.0  # seconds between two status reports of a worker (worker:<id> in SIDECAR_DB)
 
 
 def crash_point(name: str) -> None:
@@ -363,7 +365,7 @@ class BufferPillow:
         self.processor = BufferProcessor(settings, couch, kind, buffer_db, collection_db)
         self.buffer = self.processor.buffer
         self.name = f"pillow-{self.buffer.name}"
-        self.checkpoint = Checkpoint(self.buffer, f"sidecar-worker-{settings.worker_id}")
+        self.checkpoint = Checkpoint(couch.db(settings.sidecar_db), self.buffer.name, f"worker-{settings.worker_id}")
         self.stop = stop
         self.queue: queue.Queue = queue.Queue()
         self.feed: ChangeFeed | None = None
@@ -442,9 +444,11 @@ class Worker:
             BufferPillow(settings, couch, "series", settings.series_buffer_db, settings.series_db, self.stop_event),
         ]
         self.resolvers = [
-            ConflictPillow(couch.db(name), role, settings.worker_id, settings.claim_timeout, self.stop_event)
+            ConflictPillow(couch.db(name), role, couch.db(settings.sidecar_db), settings.worker_id,
+                           settings.claim_timeout, self.stop_event)
             for name, role in ((settings.movies_buffer_db, "buffer"), (settings.series_buffer_db, "buffer"),
                                (settings.movies_db, "collection"), (settings.series_db, "collection"))]
+        self.state = couch.db(settings.sidecar_db)
         self.threads: list[threading.Thread] = []
 
     def start(self) -> "Worker":
@@ -452,8 +456,30 @@ class Worker:
             t = threading.Thread(target=p.run, name=p.name, daemon=True)
             t.start()
             self.threads.append(t)
+        threading.Thread(target=self._report_forever, name="worker-status", daemon=True).start()
         log.info("worker %s following %s", self.settings.worker_id, ", ".join(p.buffer.name for p in self.pillows))
         return self
+
+    def status(self) -> dict:
+        """What this worker reports in `worker:<WORKER_ID>` of the sidecar's database, for
+        /readyz: each feed it follows, and whether it can (see ChangeFeed.status)."""
+        feeds = {p.name: p.feed.status() if p.feed else {"following": False, "error": "not started yet",
+                                                         "failing_since": None}
+                 for p in self.pillows + self.resolvers}
+        return {"_id": f"worker:{self.settings.worker_id}", "pid": os.getpid(), "at": now_iso(),
+                "at_ts": time.time(), "feeds": feeds}
+
+    def _report_forever(self, every: float = REPORT_EVERY) -> None:
+        rev = None
+        while not self.stop_event.wait(min(every, 2.0) if rev is None else every):
+            doc = self.status()
+            try:
+                current = self.state.get(doc["_id"])
+                if current:
+                    doc["_rev"] = current["_rev"]
+                rev = self.state.put(doc)
+            except (CouchUnavailable, CouchError) as exc:
+                log.debug("could not report the worker's status: %s", exc)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()

@@ -229,7 +229,7 @@ def test_several_instances(couch, settings, fake_radarr, fake_radarr_4k):
 
 
 def lock_held(couch, settings):
-    doc = couch.db(settings.movies_db).get(LOCK_ID)
+    doc = couch.db(settings.sidecar_db).get(LOCK_ID)
     return doc if doc and not doc.get("released") else None
 
 
@@ -242,6 +242,7 @@ def test_two_reconciles_at_once_one_gets_409(web, couch, settings, fake_radarr):
     holder = wait_for(lambda: lock_held(couch, settings), message="first run holds the lock")
     second = reconcile(web)
     assert second.status_code == 409 and second.json()["error"] == "reconcile_running"
+    assert second.json()["expires_at"].endswith("Z")  # ISO 8601 like every other time
     assert holder["owner"] in second.json()["message"]
     # another process (the CLI, as cron might run it) is refused the same way
     cli = subprocess.run([sys.executable, "-m", "sidecar", "reconcile"], cwd=ROOT, env=settings_env(settings),
@@ -249,14 +250,14 @@ def test_two_reconciles_at_once_one_gets_409(web, couch, settings, fake_radarr):
     assert cli.returncode == 1 and "reconcile_running" in cli.stdout
     thread.join(60)
     assert counts(ok(first["resp"])) == (30, 0, 0, 0)
-    assert couch.db(settings.movies_db).get(LOCK_ID)["released"] is True
+    assert couch.db(settings.sidecar_db).get(LOCK_ID)["released"] is True
     fake_radarr.delay = 0
     assert ok(reconcile(web))["unchanged"] == 30  # free again
 
 
 def test_expired_lock_of_a_crashed_run_is_taken_over(web, couch, settings, fake_radarr):
     fake_radarr.add_many(5)
-    db = couch.db(settings.movies_db)
+    db = couch.db(settings.sidecar_db)
     db.put({"_id": LOCK_ID, "owner": "crashed-host:1", "acquired_at": "2026-01-01T00:00:00Z",
             "expires": time.time() - 1, "released": False})
     assert counts(ok(reconcile(web)))[0] == 5
@@ -296,7 +297,7 @@ def test_cli_function_runs_a_reconcile(couch, settings, fake_radarr, fake_sonarr
     fake_sonarr.add_many(3)
     result = run_reconcile(settings)
     assert counts(result) == (10 + 3, 0, 0, 0) and result["errors"] == []
-    last = couch.db(settings.movies_db).get("_local/reconcile-last")
+    last = couch.db(settings.sidecar_db).get("result:reconcile")
     assert last["added"] == 13 and last["outcome"] == "ok"
     json.dumps(result)  # what the CLI prints
 

@@ -116,7 +116,7 @@ def secured(secured_server, fake_radarr, fake_sonarr):
     admin_settings = Settings(
         couchdb_url=srv.url, couchdb_user=ADMIN, couchdb_password=srv.passwords[ADMIN],
         movies_buffer_db=f"{prefix}_movies_buffer", movies_db=f"{prefix}_movies",
-        series_buffer_db=f"{prefix}_series_buffer", series_db=f"{prefix}_series",
+        series_buffer_db=f"{prefix}_series_buffer", series_db=f"{prefix}_series", sidecar_db=f"{prefix}_sidecar",
         radarr=(ArrInstance("radarr", "default", fake_radarr.url, fake_radarr.api_key, 1, "/movies"),),
         sonarr=(ArrInstance("sonarr", "default", fake_sonarr.url, fake_sonarr.api_key, 1, "/tv"),),
         webhook_user="radarr", webhook_password=secrets.token_hex(12), reconcile_token=secrets.token_hex(16),
@@ -775,7 +775,7 @@ DUMMY_SECRETS = {
     # tests/conftest.py, tests/fakes/servarr.py
     "hook-secret-pw", "reconcile-secret-token", "test-radarr-key", "test-sonarr-key",
     # tests/*.py
-    "test-radarr-4k-key", "wrong-key", "from-env", "S3CRETpw", "p%40ss%2Fw", "s3cret",
+    "test-radarr-4k-key", "wrong-key", "from-env", "S3CRETpw", "p%40ss%2Fw", "s3cret", "Pässwörd-ñ",
     # scripts/dev.py (the local fakes' keys), bench/
     "fake-radarr-key", "fake-sonarr-key", "bench-reconcile-token", "bench-radarr-key", "bench-sonarr-key",
 }

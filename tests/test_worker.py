@@ -170,12 +170,14 @@ def test_stale_claim_of_another_worker_is_taken_over(settings, couch, fake_radar
 
 def test_restart_resumes_from_checkpoint(settings, couch, fake_radarr, start_worker):
     db = couch.db(settings.movies_buffer_db)
+    state = couch.db(settings.sidecar_db)
+    checkpoint_id = f"checkpoint:{settings.movies_buffer_db}:worker-{settings.worker_id}"
     w = start_worker()
     db.put(movie_request(611))
     wait_for(lambda: moved(couch, settings, "tmdb:611"), message="first moved")
-    wait_for(lambda: db.get(f"_local/sidecar-worker-{settings.worker_id}"), message="checkpoint saved")
+    wait_for(lambda: state.get(checkpoint_id), message="checkpoint saved")
     w.stop()
-    checkpoint = db.get(f"_local/sidecar-worker-{settings.worker_id}")["seq"]
+    checkpoint = state.get(checkpoint_id)["seq"]
     db.put(movie_request(612))  # written while no worker runs
     start_worker()
     wait_for(lambda: moved(couch, settings, "tmdb:612"), message="second moved after restart")
@@ -184,7 +186,7 @@ def test_restart_resumes_from_checkpoint(settings, couch, fake_radarr, start_wor
     about_611 = [r for r in fake_radarr.requests_log
                  if r["query"].get("tmdbId") in ("611", 611) or (r["json"] or {}).get("tmdbId") == 611]
     assert len(about_611) == 1
-    wait_for(lambda: db.get(f"_local/sidecar-worker-{settings.worker_id}")["seq"] != checkpoint,
+    wait_for(lambda: state.get(checkpoint_id)["seq"] != checkpoint,
              message="checkpoint moved on")
 
 
