@@ -1,4 +1,4 @@
-"""The fake Radarr/Sonarr (tests/fakes/servarr.py) against the real contracts.
+"""The fake Radarr/Sonarr (the tests/fakes/servarr/ package) against the real contracts.
 
 Two kinds of checks, over real HTTP:
 - schema: every JSON body the fakes send for a documented operation validates against the
@@ -7,7 +7,9 @@ Two kinds of checks, over real HTTP:
   int64 / date-time formats checked). Skipped when the reference folder is absent.
 - behaviour: status codes and bodies from ../shared/reference/servarr/README.md (201/202/200,
   the exact "already added" array, 401 with an empty body, ProblemDetails, lookups, ...) and the
-  test controls (fail_mode, fail_next, delay, timeout, stop/start, list_fail_after, counters).
+  test controls (fail_mode, fail_next, delay, timeout, stop/start, list_fail_after, counters),
+  and the behaviours a test switches on (URL base, version / Sonarr v3, the 409 add race, the
+  download queue, MediaCover files).
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.fakes.servarr import FakeRadarr, FakeSonarr  # noqa: E402
+from tests.fakes.servarr.images import jpeg_segments  # noqa: E402
 
 
 # --------------------------------------------------------------------------- reference / schemas
@@ -799,3 +802,284 @@ def test_standalone_cli_serves_both():
     finally:
         proc.terminate()
         assert proc.wait(10) == 0
+
+
+# =========================================================================== switchable behaviours
+
+
+@pytest.mark.parametrize("app", ["radarr", "sonarr"])
+def test_url_base_serves_under_it_and_redirects_the_rest(app, request):
+    fake = request.getfixturevalue(app)
+    spec = request.getfixturevalue(f"{app}_spec")
+    base = f"/{app}"
+    fake.url_base = f"{app}/"  # ConfigFileProvider.UrlBase: trimmed, one leading slash
+    assert fake.url_base == base
+    r = call(fake, "GET", f"{base}/api/v3/system/status")
+    spec.check_response("GET", "/api/v3/system/status", r)
+    assert r.json()["urlBase"] == base
+    assert call(fake, "GET", f"{base.upper()}/api/v3/system/status").status_code == 200  # PathBase: any case
+
+    res = fake.RESOURCE
+    r = call(fake, "GET", f"/api/v3/{res}?{fake.KEY}=603&x=1", allow_redirects=False)
+    assert r.status_code == 302 and r.content == b""
+    assert r.headers["Location"] == f"{base}/api/v3/{res}?{fake.KEY}=603&x=1"  # relative, query kept
+    r = call(fake, "GET", f"/api/v3/{res}", key=None, allow_redirects=False)
+    assert r.status_code == 401  # authentication runs before UrlBaseMiddleware
+    r = call(fake, "GET", "/ping", key=None, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"] == f"{base}/ping"
+    assert call(fake, "GET", f"{base}/ping", key=None).json() == {"status": "OK"}
+    r = call(fake, "GET", f"{base}x/api/v3/tag", allow_redirects=False)  # segment-wise match
+    assert r.status_code == 302 and r.headers["Location"] == f"{base}{base}x/api/v3/tag"
+    followed = call(fake, "GET", "/api/v3/system/status")  # requests follows, keeping the key (same host)
+    assert followed.status_code == 200 and [h.status_code for h in followed.history] == [302]
+
+    body = movie_body(603) if app == "radarr" else series_body(81189)
+    r = call(fake, "POST", f"{base}/api/v3/{res}", json=body)
+    assert r.status_code == 201 and r.headers["Location"].endswith(f"{base}/api/v3/{res}/{r.json()['id']}")
+    assert all(i["url"].startswith(f"{base}/MediaCover/{r.json()['id']}/") for i in r.json()["images"])
+    entry = fake.log("POST", f"/api/v3/{res}")[0]
+    assert entry["path"] == f"/api/v3/{res}" and entry["path_base"] == base and entry["status"] == 201
+    assert fake.log("GET", f"/api/v3/{res}")[0]["status"] == 302
+    fake.url_base = ""  # urls handed out follow the setting
+    assert fake.find(body[fake.KEY])["images"][0]["url"].startswith("/MediaCover/")
+    fake.url_base = base
+    fake.reset()
+    assert fake.url_base == "" and call(fake, "GET", "/api/v3/system/status").json()["urlBase"] == ""
+
+
+@pytest.mark.parametrize("app,version", [("radarr", "6.0.4"), ("sonarr", "4.0.19"), ("sonarr", "3.0.10.1567")])
+def test_version_and_instance_name_settable(app, version, request):
+    fake = request.getfixturevalue(app)
+    default = fake.version
+    assert default == fake.VERSION
+    fake.version, old_name = version, fake.instance_name
+    fake.instance_name = f"{fake.APP_NAME} 4K"
+    try:
+        status = call(fake, "GET", "/api/v3/system/status").json()
+        assert status["version"] == version and status["packageVersion"] == version
+        assert status["instanceName"] == f"{fake.APP_NAME} 4K"
+    finally:
+        fake.instance_name = old_name
+    fake.reset()
+    assert fake.version == default
+
+
+def test_sonarr_v3_requires_an_existing_language_profile(sonarr, sonarr_spec):
+    assert not sonarr.is_v3
+    r = call(sonarr, "POST", "/api/v3/series", json=series_body(121361, languageProfileId=7))
+    assert r.status_code == 201 and r.json()["languageProfileId"] == 1  # v4: read-only, ignored
+    sonarr.version = "3.0.10.1567"
+    assert sonarr.is_v3
+    r = call(sonarr, "GET", "/api/v3/languageprofile")
+    sonarr_spec.check_response("GET", "/api/v3/languageprofile", r)
+    assert [(p["id"], p["name"]) for p in r.json()] == [(1, "English")]
+    assert call(sonarr, "GET", "/api/v3/languageprofile/1").json()["name"] == "English"
+    assert call(sonarr, "GET", "/api/v3/languageprofile/9").status_code == 404
+
+    body = series_body(81189)
+    body.pop("languageProfileId")
+    r = call(sonarr, "POST", "/api/v3/series", json=body)
+    assert r.status_code == 400 and r.json() == [{
+        "propertyName": "LanguageProfileId", "errorMessage": "Language profile does not exist", "attemptedValue": 0,
+        "severity": "error", "errorCode": "LanguageProfileExistsValidator", "formattedMessageArguments": [],
+        "formattedMessagePlaceholderValues": {"propertyName": "Language Profile Id", "propertyValue": 0}}]
+    r = call(sonarr, "POST", "/api/v3/series", json=dict(body, languageProfileId=2, qualityProfileId=9))
+    assert [f["errorCode"] for f in r.json()] == ["QualityProfileExistsValidator", "LanguageProfileExistsValidator"]
+    assert sonarr.creations[81189] == 0
+    english = {"id": 1, "name": "English"}
+    sonarr.language_profiles.append({"name": "Original", "upgradeAllowed": False, "cutoff": english,
+                                     "languages": [{"language": english, "allowed": True}], "id": 2})
+    r = call(sonarr, "POST", "/api/v3/series", json=dict(body, languageProfileId=2))
+    assert r.status_code == 201 and r.json()["languageProfileId"] == 2
+    put = call(sonarr, "PUT", f"/api/v3/series/{r.json()['id']}", json={k: v for k, v in r.json().items()
+                                                                         if k != "languageProfileId"})
+    assert put.status_code == 400 and put.json()[0]["propertyName"] == "LanguageProfileId"  # SharedValidator
+    sonarr.reset()
+    assert not sonarr.is_v3 and call(sonarr, "GET", "/api/v3/languageprofile").json()[0]["name"] == "Deprecated"
+
+
+@pytest.mark.parametrize("app,index", [("radarr", "MovieMetadata.TmdbId"), ("sonarr", "Series.TvdbId")])
+def test_race_on_add_stores_the_title_and_answers_409(app, index, request):
+    fake = request.getfixturevalue(app)
+    make = movie_body if app == "radarr" else series_body
+    res = fake.RESOURCE
+    fake.race_on_add = True
+    r = call(fake, "POST", f"/api/v3/{res}", json=make(7001, qualityProfileId=9))
+    assert r.status_code == 400 and fake.race_on_add is True  # validation first: the race is still to come
+    r = call(fake, "POST", f"/api/v3/{res}", json=make(7001))
+    assert r.status_code == 409
+    body = r.json()
+    assert body["message"] == f"constraint failed\nUNIQUE constraint failed: {index}"
+    if app == "radarr":
+        assert body == {"message": body["message"]}  # a new ErrorModel { Message }: no description
+    else:
+        assert set(body) == {"message", "description"} and "SQLiteException" in body["description"]
+    assert fake.find(7001) is not None and fake.creations[7001] == 1  # the concurrent add's 201
+    assert fake.race_on_add is False
+    again = call(fake, "POST", f"/api/v3/{res}", json=make(7001))
+    assert again.status_code == 400 and again.json()[0]["errorCode"].endswith("ExistsValidator")
+    assert len(call(fake, "GET", f"/api/v3/{res}", params={fake.KEY: 7001}).json()) == 1
+    fake.race_on_add = 2
+    codes = [call(fake, "POST", f"/api/v3/{res}", json=make(i)).status_code for i in (7002, 7003, 7004)]
+    assert codes == [409, 409, 201]
+    assert fake.creations == {7001: 1, 7002: 1, 7003: 1, 7004: 1}
+
+
+def _queue(fake, **params):
+    r = call(fake, "GET", "/api/v3/queue", params=params)
+    assert r.status_code == 200, r.text
+    return r
+
+
+def test_radarr_queue_moves_a_download_along(radarr, radarr_spec):
+    spec = radarr_spec
+    r = _queue(radarr)
+    spec.check_response("GET", "/api/v3/queue", r)
+    assert r.json() == {"page": 1, "pageSize": 10, "sortKey": "timeleft", "sortDirection": "descending",
+                        "totalRecords": 0, "records": []}
+    m = radarr.add_existing(603)
+    radarr.add_existing(550)
+    item = radarr.queue_add(603, size=8_000_000_000)
+    assert item["movieId"] == m["id"] and item["size"] == item["sizeleft"] == 8_000_000_000
+    assert item["status"] == "downloading" and item["trackedDownloadState"] == "downloading"
+    assert item["trackedDownloadStatus"] == "ok" and item["protocol"] == "torrent" and item["statusMessages"] == []
+    assert re.fullmatch(r"[0-9A-F]{40}", item["downloadId"]) and item["title"].startswith("The.Matrix.1999.")
+    assert item["timeleft"] == "00:10:40" and "estimatedCompletionTime" in item and "movie" not in item
+    radarr.queue_add(550, sizeleft=0, status="completed", tracked_state="importPending")
+    radarr.queue_add(424242, protocol="usenet", status="queued")  # not in the library
+    r = _queue(radarr)
+    spec.check_response("GET", "/api/v3/queue", r)
+    assert r.json()["totalRecords"] == 2 and [x["movieId"] for x in r.json()["records"]] == [m["id"], m["id"] + 1]
+    r = _queue(radarr, includeUnknownMovieItems="true", includeMovie="true")
+    spec.check_response("GET", "/api/v3/queue", r)
+    records = r.json()["records"]
+    assert r.json()["totalRecords"] == 3 and records[0]["downloadClient"] == "SABnzbd"
+    assert "movieId" not in records[0] and "timeleft" not in records[0]  # queued: no time left known yet
+    assert records[1]["movie"]["id"] == m["id"] and "hasFile" not in records[1]["movie"]
+    assert all("url" not in i for i in records[1]["movie"]["images"])  # stored covers: remote urls only
+    assert [x["movieId"] for x in _queue(radarr, movieIds=m["id"]).json()["records"]] == [m["id"]]
+    assert _queue(radarr, status="completed").json()["totalRecords"] == 1
+
+    done = radarr.queue_progress(603, sizeleft=2_000_000_000)
+    assert done["sizeleft"] == 2_000_000_000 and done["timeleft"] == "00:02:40"
+    warned = radarr.queue_progress(603, sizeleft=0, status="completed", tracked_state="importBlocked",
+                                   tracked_status="warning", status_messages=[
+                                       {"title": "The.Matrix.mkv", "messages": ["Not an upgrade"]}])
+    r = _queue(radarr, movieIds=m["id"])
+    spec.check_response("GET", "/api/v3/queue", r)
+    assert r.json()["records"] == [warned] and warned["statusMessages"][0]["messages"] == ["Not an upgrade"]
+    assert radarr.queue_remove(603) == 1 and _queue(radarr).json()["totalRecords"] == 1
+    with pytest.raises(ValueError):
+        radarr.queue_add(603, status="done")
+    with pytest.raises(KeyError):
+        radarr.queue_progress(603, sizeleft=0)
+    assert call(radarr, "GET", "/api/v3/queue", params={"includeMovie": "yes"}).status_code == 400
+
+
+def test_queue_paging_and_sorting(radarr, radarr_spec):
+    radarr.add_many(15, start_id=100)
+    for i in range(100, 115):
+        radarr.queue_add(i, size=1000, sizeleft=(i - 100) * 50, title=f"Release {chr(ord('A') + i - 100)}")
+    r = _queue(radarr)
+    assert r.json()["totalRecords"] == 15 and len(r.json()["records"]) == 10  # first page only by default
+    lefts = [x["sizeleft"] for x in r.json()["records"]]
+    assert lefts == sorted(lefts, reverse=True)  # timeleft, descending when no direction is sent
+    r = _queue(radarr, page=2)
+    spec = radarr_spec
+    spec.check_response("GET", "/api/v3/queue", r)
+    assert r.json()["page"] == 2 and len(r.json()["records"]) == 5
+    r = _queue(radarr, page=5)  # past the end: page max(15 / 10, 1) in integer division = 1
+    assert r.json()["page"] == 1 and len(r.json()["records"]) == 10
+    r = _queue(radarr, sortKey="title", sortDirection="ascending", pageSize=20)
+    assert [x["title"] for x in r.json()["records"]] == [f"Release {chr(ord('A') + k)}" for k in range(15)]
+    assert r.json()["sortKey"] == "title" and r.json()["sortDirection"] == "ascending"
+    r = _queue(radarr, sortKey="nonsense", sortDirection="default")
+    assert r.json()["sortKey"] == "timeleft" and r.json()["sortDirection"] == "default"
+    assert [x["sizeleft"] for x in r.json()["records"]][:3] == [0, 50, 100]
+
+
+def test_sonarr_queue_per_episode_with_series_and_episode(sonarr, sonarr_spec):
+    s = sonarr.add_existing(81189)  # seasons 1..5
+    sonarr.set_episode_files(81189, {1: 2})
+    first = sonarr.queue_add(81189, season=1, episode=2)
+    third = sonarr.queue_add(81189, season=1, episode=3, protocol="usenet")
+    assert first["seriesId"] == s["id"] and first["seasonNumber"] == 1 and first["episodeHasFile"] is True
+    assert third["episodeHasFile"] is False and third["episodeId"] != first["episodeId"]
+    assert ".S01E03." in third["title"] and third["downloadId"].startswith("SABnzbd_nzo_")
+    r = _queue(sonarr, includeEpisode="true")  # what Overseerr asks for
+    sonarr_spec.check_response("GET", "/api/v3/queue", r)
+    eps = {x["episode"]["episodeNumber"]: x for x in r.json()["records"]}
+    assert set(eps) == {2, 3} and eps[2]["episode"]["id"] == eps[2]["episodeId"]
+    assert eps[2]["episode"]["seriesId"] == s["id"] and "series" not in eps[2]
+    r = _queue(sonarr, includeSeries="true", seriesIds=s["id"])
+    sonarr_spec.check_response("GET", "/api/v3/queue", r)
+    assert r.json()["records"][0]["series"]["id"] == s["id"]
+    assert "statistics" not in r.json()["records"][0]["series"]
+    moved = sonarr.queue_progress(81189, episode=3, sizeleft=0, status="completed", tracked_state="importing")
+    assert moved["episodeId"] == third["episodeId"] and moved["timeleft"] == "00:00:00"
+    assert sonarr.queue_remove(81189, episode=2) == 1
+    assert [x["episodeId"] for x in _queue(sonarr).json()["records"]] == [third["episodeId"]]
+    sonarr.queue_add(999999)
+    assert _queue(sonarr).json()["totalRecords"] == 1
+    assert _queue(sonarr, includeUnknownSeriesItems="true").json()["totalRecords"] == 2
+
+
+def _is_jpeg(data: bytes) -> bool:
+    markers = jpeg_segments(data)
+    return markers[-2:] == [0xDA, 0xD9] and 0xC0 in markers and 0xC4 in markers
+
+
+@pytest.mark.parametrize("app", ["radarr", "sonarr"])
+def test_media_covers_served_and_replaced(app, request):
+    fake = request.getfixturevalue(app)
+    ext_id = 603 if app == "radarr" else 81189
+    res = fake.add_existing(ext_id)
+    poster = dict(next(i for i in res["images"] if i["coverType"] == "poster"))  # (res is the live entry)
+    assert re.fullmatch(rf"/MediaCover/{res['id']}/poster\.jpg\?lastWrite=\d{{18}}", poster["url"])
+    assert poster["remoteUrl"].startswith("https://")
+    r = requests.get(fake.url + poster["url"], timeout=5)  # static content: no API key
+    assert r.status_code == 200 and r.headers["Content-Type"] == "image/jpeg" and _is_jpeg(r.content)
+    assert r.content == fake.cover_bytes(ext_id)
+    assert r.headers["Cache-Control"] == "max-age=31536000, public"
+    built = r.headers["Last-Modified"]  # the app's build time (CacheHeaderMiddleware), not the file's
+    assert built.endswith(" GMT") and built[12:16] == fake.BUILD_TIME[:4]
+    small = requests.get(f"{fake.url}/MediaCover/{res['id']}/poster-250.jpg", timeout=5)
+    big = requests.get(f"{fake.url}/MediaCover/{res['id']}/poster-500.jpg", timeout=5)
+    assert _is_jpeg(small.content) and len({small.content, big.content, r.content}) == 3
+    odd = requests.get(f"{fake.url}/MediaCover/{res['id']}/poster-100.jpg", timeout=5)
+    assert odd.content == r.content  # no such size: the full-size file
+    fan = requests.get(f"{fake.url}/mediacover/{res['id']}/fanart-360.jpg", timeout=5)  # prefix: any case
+    assert fan.status_code == 200 and _is_jpeg(fan.content)
+    logo = requests.get(f"{fake.url}/MediaCover/{res['id']}/clearlogo.png", timeout=5)
+    assert logo.headers["Content-Type"] == "image/png" and logo.content.startswith(b"\x89PNG\r\n\x1a\n")
+    for missing in ("Poster.jpg", "poster.png", "headshot.jpg", "poster.jpg.bak", "clearlogo-250.png"):
+        assert requests.get(f"{fake.url}/MediaCover/{res['id']}/{missing}", timeout=5).status_code == 404
+    assert requests.get(f"{fake.url}/MediaCover/{res['id'] + 50}/poster.jpg", timeout=5).status_code == 404
+    assert [e["status"] for e in fake.cover_requests][:2] == [200, 200] and not fake.requests_log
+
+    api = f"/api/v3/mediacover/{res['id']}/poster-250.jpg"
+    assert call(fake, "GET", api, key=None).status_code == 401
+    r = call(fake, "GET", api)
+    assert r.status_code == 200 and r.content == small.content and r.headers["Last-Modified"] != built
+    assert call(fake, "GET", api, headers={"If-Modified-Since": r.headers["Last-Modified"]}).status_code == 304
+
+    new = b"\xff\xd8" + b"replaced poster" + b"\xff\xd9"
+    img = fake.set_poster(ext_id, new)
+    ticks = lambda u: int(u.rsplit("lastWrite=", 1)[1])  # noqa: E731
+    assert img["url"].split("?")[0] == poster["url"].split("?")[0] and ticks(img["url"]) > ticks(poster["url"])
+    listed = call(fake, "GET", f"/api/v3/{fake.RESOURCE}/{res['id']}").json()
+    assert next(i for i in listed["images"] if i["coverType"] == "poster")["url"] == img["url"]
+    assert requests.get(fake.url + img["url"], timeout=5).content == new
+    assert requests.get(f"{fake.url}/MediaCover/{res['id']}/poster-250.jpg", timeout=5).content == new
+    assert requests.get(fake.url + img["url"], timeout=5).headers["Last-Modified"] == built  # unchanged
+    r2 = call(fake, "GET", api, headers={"If-Modified-Since": r.headers["Last-Modified"]})
+    assert r2.status_code == 200 and r2.content == new  # the API route's Last-Modified is the file's
+    fake.set_poster(ext_id)  # None: new made-up bytes
+    assert _is_jpeg(fake.cover_bytes(ext_id)) and fake.cover_bytes(ext_id) not in (new, small.content)
+
+    fake.url_base = f"/{app}"
+    based = fake.find(ext_id)["images"][0]["url"]
+    assert based.startswith(f"/{app}/MediaCover/")
+    assert requests.get(fake.url + based, timeout=5).status_code == 200
+    r = requests.get(fake.url + based[len(app) + 1:], timeout=5, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"] == based

@@ -16,7 +16,10 @@ and Sonarr source) and the shipped openapi.json files:
 Test control (all thread-safe): ``delay``, ``fail_mode``, ``fail_next()``, ``hang_seconds``,
 ``unknown_ids``, ``list_fail_after``, ``creations``, ``requests_log``, ``add_existing()``,
 ``add_many()``, ``remove()``, ``set_file()`` / ``set_episode_files()``, ``reset()``,
-``stop()`` / ``start()`` (same port again).
+``stop()`` / ``start()`` (same port again). Off by default, switched on by a test: ``url_base``,
+``version`` (Sonarr "3.x": v3 language profiles), ``race_on_add`` (409 on add), the download
+queue (``queue_add()``, ``queue_progress()``, ``queue_remove()``) and MediaCover files
+(``set_poster()``); see ``FakeServarr``.
 
 Metadata ("TMDb"/"TVDB") comes from a deterministic catalog: a few real titles by default
 (``set_catalog()`` adds more), otherwise made up from the id (``Movie {tmdbId}`` /
@@ -30,11 +33,14 @@ Standalone demo::
 Layout (one module per decision; each names the reference fact it follows):
 
 - ``transport``, ``lifecycle``: HTTP like Kestrel, start/stop on a stable port.
-- ``pipeline``, ``failures``: the request pipeline (log, delay, failure modes, API key).
+- ``pipeline``, ``failures``, ``urlbase``: the request pipeline (URL base, log, delay, failure
+  modes, API key).
 - ``routing``, ``request``, ``responses``: ``/api/v3`` routing and answers as values.
 - ``errors``, ``validation``, ``binding``: ProblemDetails, FluentValidation arrays, STJson input.
-- ``library``, ``add_rules``, ``profiles``, ``tags``, ``commands``: what both apps share.
-- ``radarr/``, ``sonarr/``: each app's defaults, resources, seeding, lookups, routes and writes.
+- ``library``, ``add_rules``, ``race``, ``profiles``, ``tags``, ``commands``: what both apps share.
+- ``queue``, ``queue_routes``: the download queue; ``covers``, ``cover_routes``, ``images``: MediaCover.
+- ``radarr/``, ``sonarr/``: each app's defaults, resources, seeding, lookups, routes, writes and
+  queue records; ``sonarr/v3``: Sonarr v3's language profiles.
 - ``util``, ``wordlists``: pure helpers and made-up metadata; ``cli``: the standalone demo.
 """
 from __future__ import annotations

@@ -46,6 +46,7 @@ class AddRulesMixin:
         elif not any(p["id"] == qp for p in self.quality_profiles):
             failures.append(_failure("QualityProfileId", "Quality Profile does not exist", qp,
                                      "QualityProfileExistsValidator"))
+        self._more_shared_rules(data, failures)  # e.g. Sonarr v3's LanguageProfileId (sonarr/v3.py)
         if post:
             if _blank(rfp):
                 if _blank(path):
@@ -73,3 +74,6 @@ class AddRulesMixin:
     def _upstream_not_found(self, ext_id: int, path: str | None) -> _Abort:
         return self._validation_failed([_failure(_pascal(self.KEY), f"{self.NOT_FOUND_MESSAGE} Path: {path or ''}",
                                                  ext_id)])
+
+    def _more_shared_rules(self, data: dict, failures: list[dict]) -> None:
+        """SharedValidator rules after QualityProfileId that only some versions have."""

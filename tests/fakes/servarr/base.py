@@ -1,32 +1,39 @@
 """``FakeServarr``: what the fake Radarr and Sonarr share, put together from the mixins beside it.
 
-Each mixin decides one thing (transport, lifecycle, failure modes, pipeline, routing, error
-bodies, binding, library, validators, tags, commands, profiles); this module holds the state
-they work on and ``reset()``, which puts all of it back.
+Each mixin decides one thing (transport, lifecycle, failure modes, pipeline, URL base, routing,
+error bodies, binding, library, validators, the add race, tags, commands, profiles, queue,
+covers); this module holds the state they work on and ``reset()``, which puts all of it back.
 """
 from __future__ import annotations
 
 import collections
+import socket
 import threading
 import time
 
 from .add_rules import AddRulesMixin
 from .binding import BindingMixin
 from .commands import CommandsMixin
+from .cover_routes import CoverRoutesMixin
+from .covers import CoversMixin
 from .errors import ErrorBodiesMixin
 from .failures import FailureMixin
 from .library import LibraryMixin
 from .lifecycle import LifecycleMixin
 from .pipeline import PipelineMixin
 from .profiles import ProfilesMixin
+from .queue import QueueMixin
+from .queue_routes import QueueRoutesMixin
+from .race import RaceMixin
 from .routing import RoutingMixin
 from .tags import TagsMixin
 from .transport import TransportMixin, _Server
-import socket
+from .urlbase import UrlBaseMixin
 
 
-class FakeServarr(LifecycleMixin, PipelineMixin, TransportMixin, FailureMixin, RoutingMixin, ErrorBodiesMixin,
-                  BindingMixin, LibraryMixin, AddRulesMixin, ProfilesMixin, TagsMixin, CommandsMixin):
+class FakeServarr(LifecycleMixin, PipelineMixin, TransportMixin, FailureMixin, UrlBaseMixin, RoutingMixin,
+                  ErrorBodiesMixin, BindingMixin, LibraryMixin, AddRulesMixin, RaceMixin, ProfilesMixin, TagsMixin,
+                  CommandsMixin, QueueMixin, QueueRoutesMixin, CoversMixin, CoverRoutesMixin):
     """What Radarr and Sonarr share. Use FakeRadarr / FakeSonarr.
 
     Lifecycle: ``start(host="127.0.0.1", port=0) -> self`` (background thread; after ``stop()`` it
@@ -43,9 +50,17 @@ class FakeServarr(LifecycleMixin, PipelineMixin, TransportMixin, FailureMixin, R
       ``set_file()`` (Radarr) / ``set_episode_files()`` (Sonarr), ``quality_profiles``,
       ``root_folders`` (paths), ``tags``.
     Observation: ``creations`` (Counter id -> 201s), ``requests_log`` (every /api request:
-      method, path, query, json, time, status — status None when dropped unanswered),
-      ``log(method, path)``, ``find(id)``, ``library`` (arr id -> resource; the live entries, treat
-      as read-only), ``commands``, ``exclusions``, ``connections_opened``.
+      method, path, query, json, time, status — status None when dropped unanswered; ``path_base``
+      too while a URL base is set), ``log(method, path)``, ``find(id)``, ``library`` (arr id ->
+      resource; the live entries, treat as read-only), ``commands``, ``exclusions``,
+      ``connections_opened``, ``cover_requests`` (static MediaCover requests), ``queue_items``.
+    Behaviours off by default (``reset()`` turns them off again):
+      ``url_base`` ("/radarr": served under it, the rest 302s there; urlbase.py), ``version``
+      (system/status; Sonarr "3.x" = v3 ``languageProfileId`` rules, sonarr/v3.py),
+      ``instance_name`` (constructor argument, not reset), ``race_on_add`` (True/n: the add
+      loses a race, 409; race.py), the queue (``queue_add()``, ``queue_progress()``,
+      ``queue_remove()``; queue.py), covers (``set_poster()``, ``set_cover()``,
+      ``cover_bytes()``; covers.py).
     """
 
     APP_NAME = ""
@@ -90,7 +105,6 @@ class FakeServarr(LifecycleMixin, PipelineMixin, TransportMixin, FailureMixin, R
         self.internal_errors: list[str] = []  # tracebacks of bugs in the fake itself (answered 500)
         self.reset()
 
-
     def reset(self) -> None:
         """Empty library, counters zero, failure modes off, catalog/profiles/folders defaults.
         Requests still waiting (delay/timeout) from before are dropped without an answer."""
@@ -116,8 +130,16 @@ class FakeServarr(LifecycleMixin, PipelineMixin, TransportMixin, FailureMixin, R
             self._next_file_id = 1
             self._by_key: dict[int, int] = {}
             self._slugs: set = set()
+            self.version = self.VERSION  # system/status; Sonarr "3.x" switches on v3 behaviour (sonarr/v3.py)
+            self.url_base = ""  # urlbase.py
+            self.race_on_add: bool | int = False  # race.py
+            self._reset_queue()
+            self._reset_covers()
+            self._reset_app()
             restart = self._port is not None and self._srv is None
         self._new_epoch()
         if restart:  # a fake left down by a test comes back up (same port)
             self.start()
 
+    def _reset_app(self) -> None:
+        """What only one app or version keeps (Sonarr: language profiles, episode ids)."""

@@ -20,16 +20,22 @@ _DOTNET = {INT: "System.Int32", INT_N: "System.Nullable`1[System.Int32]", BOOL: 
 
 
 class _Enum:
+    """An enum property: its .NET type name and camelCase values (integers index them)."""
+
     def __init__(self, dotnet: str, values: list[str]):
         self.dotnet, self.values = dotnet, values
 
 
 class _Obj:
+    """A nested object (or a list of them when many=True) with its own property spec."""
+
     def __init__(self, dotnet: str, spec: dict, many: bool = False):
         self.dotnet, self.spec, self.many = dotnet, spec, many
 
 
 class _BindError(Exception):
+    """A JSON value of the wrong type at a JSON path (becomes a ProblemDetails 400)."""
+
     def __init__(self, path: str, dotnet: str):
         super().__init__(path)
         self.path, self.dotnet = path, dotnet

@@ -13,6 +13,7 @@ from .util import _iso, _split_pascal
 
 
 class CommandsMixin:
+    """``/command`` routes and the command resources they answer."""
 
     def _command_route(self, req: "_Req", rest: list[str]) -> _Resp:
         m = req.method

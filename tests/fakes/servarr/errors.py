@@ -13,6 +13,7 @@ from .util import _dumps, _trace_id
 
 
 class ErrorBodiesMixin:
+    """Builders for ProblemDetails, BadRequest, ModelNotFound and validation-failure answers."""
 
     def _problem(self, status: int, title: str, errors: dict | None = None) -> _Resp:
         body: dict[str, Any] = {"type": self.PROBLEM_TYPES.get(status, "about:blank"), "title": title,

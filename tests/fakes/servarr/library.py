@@ -11,6 +11,7 @@ from .responses import _Resp, _empty, _json
 
 
 class LibraryMixin:
+    """The library store, the test's view of it and the by-id routes."""
 
     def set_catalog(self, ext_id: int, **fields) -> dict:
         """Define the upstream metadata for an id (title, year, ...); merged over the defaults."""

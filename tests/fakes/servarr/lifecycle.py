@@ -12,6 +12,7 @@ from .transport import _Handler, _Server
 
 
 class LifecycleMixin:
+    """start/stop/url/port/running, the context manager, connection tracking and epochs."""
 
     def start(self, host: str = "127.0.0.1", port: int = 0):
         """Listen in a background thread. Again after stop(): the same port as before."""

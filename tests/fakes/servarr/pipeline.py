@@ -20,12 +20,13 @@ from .util import _blank
 
 
 class PipelineMixin:
+    """``_handle`` (one request, start to end), ``_authorized`` and ``log()`` over ``requests_log``."""
 
     def _handle(self, h: _Handler) -> None:
         arrived = time.time()
         method = h.command
         split = urlsplit(h.path)
-        path = split.path or "/"
+        raw_path = split.path or "/"
         pairs = parse_qsl(split.query, keep_blank_values=True)
         try:
             body = self._read_body(h)
@@ -33,10 +34,15 @@ class PipelineMixin:
             self._send(h, _Resp(400, b"Bad request body", "text/plain; charset=utf-8"))
             h.close_connection = True
             return
+        path, under_base = self._split_url_base(raw_path)  # urlbase.py: UsePathBase
         lpath = path.lower().rstrip("/") or "/"
         if not lpath.startswith("/api/"):
-            if lpath == "/ping" and method in ("GET", "HEAD"):
+            if not under_base:
+                self._send(h, self._url_base_redirect(raw_path, split.query))
+            elif lpath == "/ping" and method in ("GET", "HEAD"):
                 self._send(h, _json(200, {"status": "OK"}))
+            elif lpath.startswith("/mediacover/"):  # cover_routes.py: static content, no API key
+                self._send(h, self._static_cover(method, path, h.headers))
             else:
                 self._send(h, _empty(404))
             return
@@ -53,6 +59,8 @@ class PipelineMixin:
             parsed = None
         entry = {"method": method, "path": path, "query": query, "json": parsed, "time": arrived,
                  "status": None}
+        if self._url_base:
+            entry["path_base"] = self._url_base if under_base else ""
         with self._lock:
             self.requests_log.append(entry)
             epoch, wake = self._epoch, self._wake
@@ -76,7 +84,11 @@ class PipelineMixin:
             entry["status"] = 401
             return self._send(h, _empty(401))
 
-        req = _Req(method, path, lpath, pairs, h.headers, body)
+        if not under_base:  # UrlBaseMiddleware runs after authentication
+            entry["status"] = 302
+            return self._send(h, self._url_base_redirect(raw_path, split.query))
+
+        req = _Req(method, path, lpath, pairs, h.headers, body, self._url_base)
         try:
             with self._lock:
                 if epoch != self._epoch:

@@ -7,6 +7,7 @@ from .util import _path_eq
 
 
 class ProfilesMixin:
+    """Quality profiles, root folders and the app hooks for defaults and system/status."""
 
     def _system_status(self) -> dict:
         raise NotImplementedError

@@ -14,6 +14,8 @@ PROBLEM_CT = "application/problem+json; charset=utf-8"
 
 
 class _Resp:
+    """An answer: status, body, content type, extra headers; ``partial``: chunked and cut off."""
+
     __slots__ = ("status", "body", "ctype", "headers", "partial")
 
     def __init__(self, status: int, body: bytes = b"", ctype: str | None = None,
@@ -22,6 +24,8 @@ class _Resp:
 
 
 class _Abort(Exception):
+    """Stop handling and send this answer (validation failures, 404s, ...)."""
+
     def __init__(self, resp: _Resp):
         super().__init__(resp.status)
         self.resp = resp

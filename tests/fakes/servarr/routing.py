@@ -11,6 +11,7 @@ from .responses import _Resp, _empty, _json
 
 
 class RoutingMixin:
+    """``/api/v3`` routing and the small helpers routes share."""
 
     def _route(self, req: "_Req") -> _Resp:
         segs = req.segs
@@ -29,6 +30,10 @@ class RoutingMixin:
             return self._tag_route(req, rest)
         if head == "command":
             return self._command_route(req, rest)
+        if head == "queue":
+            return self._queue_route(req, rest)  # queue_routes.py
+        if head == "mediacover":
+            return self._api_cover(req, rest)  # cover_routes.py
         resp = self._app_route(req, head, rest)
         return resp if resp is not None else _empty(404)
 

@@ -13,6 +13,7 @@ from .validation import _failure, _not_empty
 
 
 class TagsMixin:
+    """``/tag`` routes."""
 
     def _tag_route(self, req: "_Req", rest: list[str]) -> _Resp:
         m = req.method

@@ -13,6 +13,8 @@ from .responses import _Resp
 
 
 class _Server(http.server.ThreadingHTTPServer):
+    """A threading HTTP server that stays quiet about clients that vanish."""
+
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
@@ -23,6 +25,8 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
+    """Hands every request to the fake (``fake._handle``); Kestrel-like headers and timeouts."""
+
     protocol_version = "HTTP/1.1"
     server_version = "Kestrel"
     sys_version = ""

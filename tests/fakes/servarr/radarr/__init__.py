@@ -10,6 +10,7 @@ from ..base import FakeServarr
 from ..binding import BOOL, BOOL_N, INT, INT_N, INTSET, STR, _Enum, _Obj
 from .defaults import RadarrDefaults
 from .lookup import RadarrLookup
+from .queue import RadarrQueue
 from .resources import RadarrResources
 from .routes import RadarrRoutes
 from .seeding import RadarrSeeding
@@ -17,8 +18,11 @@ from .writes import RadarrWrites
 
 
 class FakeRadarr(RadarrRoutes, RadarrWrites, RadarrLookup, RadarrSeeding, RadarrResources, RadarrDefaults,
-                 FakeServarr):
+                 RadarrQueue, FakeServarr):
+    """A fake Radarr 6 on loopback. See the package docstring and ``FakeServarr`` for the controls."""
+
     APP_NAME = "Radarr"
+    BUILD_TIME = "2025-11-03T05:10:29Z"
     VERSION = "6.0.4.10291"
     KEY = "tmdbId"
     RESOURCE = "movie"
@@ -34,6 +38,7 @@ class FakeRadarr(RadarrRoutes, RadarrWrites, RadarrLookup, RadarrSeeding, Radarr
     EXISTS_CODE = "MovieExistsValidator"
     EXISTS_MESSAGE = "This movie has already been added"
     NOT_FOUND_MESSAGE = "A movie with this ID was not found."
+    RACE_INDEX = "MovieMetadata.TmdbId"  # race.py: Radarr 6 keeps tmdbId unique in MovieMetadata
     STATUSES = ["tba", "announced", "inCinemas", "released", "deleted"]
     META_KEYS = ("title", "originalTitle", "year", "status", "imdbId", "overview", "runtime", "studio",
                  "certification", "genres", "keywords", "collection", "ratings", "inCinemas", "digitalRelease",

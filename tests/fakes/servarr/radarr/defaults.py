@@ -8,6 +8,7 @@ from ..wordlists import ENGLISH
 
 
 class RadarrDefaults:
+    """Default catalog, quality profiles and system/status."""
 
     def _default_catalog(self) -> dict[int, dict]:
         return {
@@ -49,12 +50,12 @@ class RadarrDefaults:
         return [profile(1, "Any", 1, any_items), profile(4, "HD-1080p", 7, hd_items)]
 
     def _system_status(self) -> dict:
-        return {"appName": "Radarr", "instanceName": self.instance_name, "version": self.VERSION,
-                "buildTime": "2025-11-03T05:10:29Z", "isDebug": False, "isProduction": True, "isAdmin": False,
+        return {"appName": "Radarr", "instanceName": self.instance_name, "version": self.version,
+                "buildTime": self.BUILD_TIME, "isDebug": False, "isProduction": True, "isAdmin": False,
                 "isUserInteractive": False, "startupPath": "/app/radarr/bin", "appData": "/config",
                 "osName": "alpine", "osVersion": "3.22.2", "isNetCore": True, "isLinux": True, "isOsx": False,
                 "isWindows": False, "isDocker": True, "mode": "console", "branch": "master",
                 "databaseType": "sqLite", "databaseVersion": "3.49.2", "authentication": "forms",
-                "migrationVersion": 242, "urlBase": "", "runtimeVersion": "8.0.12", "runtimeName": ".NET",
-                "startTime": _iso(self._started_at), "packageVersion": self.VERSION,
+                "migrationVersion": 242, "urlBase": self.url_base, "runtimeVersion": "8.0.12",
+                "runtimeName": ".NET", "startTime": _iso(self._started_at), "packageVersion": self.version,
                 "packageAuthor": "[linuxserver.io](https://linuxserver.io)", "packageUpdateMechanism": "docker"}

@@ -7,6 +7,7 @@ import re
 
 
 class RadarrLookup:
+    """``/movie/lookup`` term parsing and results."""
 
     def _lookup_one(self, tmdb_id: int) -> list[dict]:
         if self._unknown(tmdb_id):

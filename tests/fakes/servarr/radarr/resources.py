@@ -12,6 +12,7 @@ from ..wordlists import _GENRES, _KEYWORDS, _STUDIOS, ENGLISH, _overview, _pick
 
 
 class RadarrResources:
+    """Metadata and MovieResource builders."""
 
     def _meta(self, tmdb_id: int, title_hint: str | None = None, extra: dict | None = None) -> dict:
         n = tmdb_id
@@ -58,9 +59,9 @@ class RadarrResources:
                 out.append({"coverType": cover, "remoteUrl": remote})
                 continue
             if view == "lookup" and not arr_id:
-                url = f"/MediaCoverProxy/{_hex(remote, 64)}/{remote.rsplit('/', 1)[1]}"
+                url = f"{self._url_base}/MediaCoverProxy/{_hex(remote, 64)}/{remote.rsplit('/', 1)[1]}"
             else:
-                url = f"/MediaCover/{arr_id}/{cover}.{ext}?lastWrite={638967000000000000 + n}"
+                url = self._cover_url(arr_id, cover, ext, n)  # covers.py
             out.append({"coverType": cover, "url": url, "remoteUrl": remote})
         return out
 

@@ -9,6 +9,7 @@ from ..responses import _Abort, _Resp, _empty, _json
 
 
 class RadarrRoutes:
+    """Routing of ``/movie`` and its lookups."""
 
     def _app_route(self, req: _Req, head: str, rest: list[str]) -> _Resp | None:
         m = req.method

@@ -10,6 +10,7 @@ from ..wordlists import _RELEASE_GROUPS, ENGLISH
 
 
 class RadarrSeeding:
+    """``add_existing``, ``add_many``, ``set_file``."""
 
     def add_existing(self, tmdb_id: int, title: str | None = None, monitored: bool = True, has_file: bool = False,
                      **extra) -> dict:

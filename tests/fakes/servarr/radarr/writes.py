@@ -12,6 +12,7 @@ from ..validation import _not_empty
 
 
 class RadarrWrites:
+    """POST/PUT ``/movie``."""
 
     def _add_movie(self, req: _Req) -> _Resp:
         data = self._bind(req, self.INPUT_SPEC, self.RESOURCE_TYPE)
@@ -33,6 +34,8 @@ class RadarrWrites:
             self._meta(tmdb_id, title), tmdb_id, root=data.get("rootFolderPath"), path=data.get("path"),
             quality_profile_id=data["qualityProfileId"], monitored=data.get("monitored", True),
             minimum=data.get("minimumAvailability") or "released", tags=data.get("tags") or [])
+        if self._take_race():  # race.py: a concurrent add of the same title won the INSERT
+            raise self._lose_race(req, res)
         self._store(res)
         resp = dict(res)
         if "addOptions" in data and data["addOptions"] is not None:

@@ -10,16 +10,21 @@ from ..base import FakeServarr
 from ..binding import BOOL, INT, INTSET, STR, _Enum, _Obj
 from .defaults import SonarrDefaults
 from .metadata import SonarrMetadata
+from .queue import SonarrQueue
 from .resources import SonarrResources
 from .routes import SonarrRoutes
 from .seeding import SonarrSeeding
 from .statistics import SonarrStatistics
+from .v3 import SonarrV3Mixin
 from .writes import SonarrWrites
 
 
 class FakeSonarr(SonarrRoutes, SonarrWrites, SonarrSeeding, SonarrStatistics, SonarrResources, SonarrMetadata,
-                 SonarrDefaults, FakeServarr):
+                 SonarrDefaults, SonarrV3Mixin, SonarrQueue, FakeServarr):
+    """A fake Sonarr 4 (or v3, see ``v3``) on loopback. Controls: ``FakeServarr``."""
+
     APP_NAME = "Sonarr"
+    BUILD_TIME = "2026-06-26T04:12:51Z"
     VERSION = "4.0.19.2841"
     KEY = "tvdbId"
     RESOURCE = "series"
@@ -35,6 +40,8 @@ class FakeSonarr(SonarrRoutes, SonarrWrites, SonarrSeeding, SonarrStatistics, So
     EXISTS_CODE = "SeriesExistsValidator"
     EXISTS_MESSAGE = "This series has already been added"
     NOT_FOUND_MESSAGE = "A series with this ID was not found."
+    RACE_INDEX = "Series.TvdbId"  # race.py
+    RACE_DESCRIPTION = True
     MONITOR_TYPES = ["unknown", "all", "future", "missing", "existing", "firstSeason", "lastSeason", "latestSeason",
                      "pilot", "recent", "monitorSpecials", "unmonitorSpecials", "none", "skip"]
     INPUT_SPEC = {
@@ -56,3 +63,6 @@ class FakeSonarr(SonarrRoutes, SonarrWrites, SonarrSeeding, SonarrStatistics, So
     def __init__(self, api_key: str = "test-sonarr-key", instance_name: str = "Sonarr"):
         super().__init__(api_key, instance_name)
 
+    def _reset_app(self) -> None:
+        self._reset_language_profiles()  # v3.py
+        self._reset_episode_ids()  # queue.py

@@ -7,6 +7,7 @@ from ..util import _iso
 
 
 class SonarrDefaults:
+    """Default catalog, quality profiles and system/status."""
 
     def _default_catalog(self) -> dict[int, dict]:
         return {
@@ -49,12 +50,13 @@ class SonarrDefaults:
         return [profile(1, "Any", 4, any_items), profile(4, "HD-1080p", 9, hd_items)]
 
     def _system_status(self) -> dict:
-        return {"appName": "Sonarr", "instanceName": self.instance_name, "version": self.VERSION,
-                "buildTime": "2026-06-26T04:12:51Z", "isDebug": False, "isProduction": True, "isAdmin": False,
+        return {"appName": "Sonarr", "instanceName": self.instance_name, "version": self.version,
+                "buildTime": self.BUILD_TIME, "isDebug": False, "isProduction": True, "isAdmin": False,
                 "isUserInteractive": False, "startupPath": "/app/sonarr/bin", "appData": "/config",
                 "osName": "alpine", "osVersion": "3.22.2", "isNetCore": True, "isLinux": True, "isOsx": False,
                 "isWindows": False, "isDocker": True, "mode": "console", "branch": "main",
-                "authentication": "forms", "migrationVersion": 218, "urlBase": "", "runtimeVersion": "6.0.36",
-                "runtimeName": ".NET", "startTime": _iso(self._started_at), "packageVersion": self.VERSION,
+                "authentication": "forms", "migrationVersion": 218, "urlBase": self.url_base,
+                "runtimeVersion": "6.0.36", "runtimeName": ".NET", "startTime": _iso(self._started_at),
+                "packageVersion": self.version,
                 "packageAuthor": "[linuxserver.io](https://linuxserver.io)", "packageUpdateMechanism": "docker",
                 "databaseVersion": "3.49.2", "databaseType": "sqLite"}

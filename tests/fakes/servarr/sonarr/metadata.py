@@ -8,6 +8,7 @@ from ..wordlists import _GENRES, _NETWORKS, _overview, _pick
 
 
 class SonarrMetadata:
+    """Series metadata and cover images."""
 
     def _meta(self, tvdb_id: int, title_hint: str | None = None, extra: dict | None = None) -> dict:
         n = tvdb_id
@@ -40,9 +41,9 @@ class SonarrMetadata:
                               ("clearlogo", f"https://artworks.thetvdb.com/banners/v4/series/{n}/clearlogo/{_hex(f'logo{n}', 13)}.png")):
             ext = remote.rsplit(".", 1)[1]
             if lookup:
-                url = f"/MediaCoverProxy/{_hex(remote, 64)}/{remote.rsplit('/', 1)[1]}"
+                url = f"{self._url_base}/MediaCoverProxy/{_hex(remote, 64)}/{remote.rsplit('/', 1)[1]}"
             else:
-                url = f"/MediaCover/{arr_id}/{cover}.{ext}?lastWrite={638967000000000000 + n}"
+                url = self._cover_url(arr_id, cover, ext, n)  # covers.py
             out.append({"coverType": cover, "url": url, "remoteUrl": remote})
         return out
 

@@ -10,6 +10,7 @@ from ..wordlists import ENGLISH
 
 
 class SonarrResources:
+    """SeriesResource builders (library and lookup views)."""
 
     def _series_resource(self, meta: dict, tvdb_id: int, *, arr_id: int = 0, path: str | None = None,
                          root: str | None = None, quality_profile_id: int = 0, monitored: bool = False,

@@ -1,4 +1,4 @@
-"""Sonarr's own routes: ``/languageprofile`` (v4: one deprecated placeholder), ``/series`` (list,
+"""Sonarr's own routes: ``/languageprofile`` (see ``v3``), ``/series`` (list,
 ``?tvdbId=``, by id, POST, PUT, DELETE with ``addImportListExclusion``) and
 ``/series/lookup`` (reference README §4).
 """
@@ -8,21 +8,15 @@ import re
 
 from ..request import _Req
 from ..responses import _Resp, _empty, _json
-from ..wordlists import ENGLISH
 
 
 class SonarrRoutes:
+    """Routing of ``/languageprofile``, ``/series`` and its lookup."""
 
     def _app_route(self, req: _Req, head: str, rest: list[str]) -> _Resp | None:
         m = req.method
-        if head == "languageprofile":
-            profile = {"name": "Deprecated", "upgradeAllowed": True, "cutoff": ENGLISH,
-                       "languages": [{"language": ENGLISH, "allowed": True}], "id": 1}
-            if not rest:
-                return self._only(m, "GET") or _json(200, [profile])
-            if len(rest) == 1 and self._int_seg(rest[0]) is not None:
-                return self._only(m, "GET") or _json(200, profile)
-            return _empty(404)
+        if head == "languageprofile":  # v3.py: real profiles in v3, a deprecated placeholder in v4
+            return self._languageprofile_route(req, rest)
         if head != "series":
             return None
         if not rest:

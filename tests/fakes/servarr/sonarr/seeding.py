@@ -7,6 +7,7 @@ from typing import Callable
 
 
 class SonarrSeeding:
+    """``add_existing``, ``add_many``, ``set_episode_files``."""
 
     def add_existing(self, tvdb_id: int, title: str | None = None, monitored: bool = True, has_file: bool = False,
                      **extra) -> dict:

@@ -9,6 +9,7 @@ from ..wordlists import _RELEASE_GROUPS
 
 
 class SonarrStatistics:
+    """Statistics recomputation and season monitoring."""
 
     def _recompute(self, r: dict) -> None:
         """Season and series statistics from the per-season totals and file counts (README §6)."""

@@ -12,9 +12,10 @@ from ..validation import _greater_than, _not_empty
 
 
 class SonarrWrites:
+    """POST/PUT ``/series``."""
 
     def _add_series(self, req: _Req) -> _Resp:
-        data = self._bind(req, self.INPUT_SPEC, self.RESOURCE_TYPE)
+        data = self._bind(req, self._input_spec(), self.RESOURCE_TYPE)
         failures: list[dict] = []
         self._check_profile_and_paths(data, True, failures)
         title = data.get("title")
@@ -42,6 +43,10 @@ class SonarrWrites:
             season_folder=data.get("seasonFolder", False), series_type=data.get("seriesType"),
             monitor_new=data.get("monitorNewItems") or "all", tags=data.get("tags") or [],
             use_scene=data.get("useSceneNumbering", False))
+        if self.is_v3:  # v3.py: the profile sent (validated above) is kept
+            res["languageProfileId"] = data.get("languageProfileId", 0)
+        if self._take_race():  # race.py: a concurrent add of the same title won the INSERT
+            raise self._lose_race(req, res)
         self._store(res)
         resp = dict(res)
         if opts_in is not None:
@@ -51,7 +56,7 @@ class SonarrWrites:
         return self._created(req, resp)
 
     def _update_series(self, req: _Req, route_id: int | None) -> _Resp:
-        data = self._bind(req, self.INPUT_SPEC, self.RESOURCE_TYPE)
+        data = self._bind(req, self._input_spec(), self.RESOURCE_TYPE)
         if not data.get("id") and route_id is not None:
             data["id"] = route_id
         failures: list[dict] = []
@@ -68,6 +73,8 @@ class SonarrWrites:
             if data.get(key) is not None:
                 res[key] = data[key]
         res["tags"] = list(data.get("tags") or [])
+        if self.is_v3:
+            res["languageProfileId"] = data.get("languageProfileId", 0)
         res["path"] = data["path"]
         res["rootFolderPath"] = self._best_root_folder(data["path"])
         if data.get("seasons"):
