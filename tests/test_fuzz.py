@@ -138,6 +138,15 @@ def oracle(doc: dict, kind: str, *, sidecar: bool = True, old: dict | None = Non
             out.append(("withdrawn",))
         return out
 
+    # --- what a wish may carry at all: known fields only, at most 16 KB of JSON
+    known_fields = {"_id", "_rev", "_revisions", "type", "tmdbId", "tvdbId", "title", "year", "action",
+                    "requested_at", "requested_by", "instance", "options", *SIDECAR_FIELDS}
+    for key in doc:
+        if key not in known_fields:
+            out.append((key, "not a field of a wish"))
+    if len(canon(doc)) > 16384:
+        out.append(("16 KB",))
+
     # --- request fields (frontend-owned)
     t = doc.get("type", MISSING)
     if t not in ("movie", "series"):
@@ -217,6 +226,8 @@ def oracle(doc: dict, kind: str, *, sidecar: bool = True, old: dict | None = Non
     if old.get("state") == "processing":
         out.append(("being added right now",))
         return out
+    if doc.get("requested_at", MISSING) != old.get("requested_at", MISSING):
+        out.append(("requested_at",))
     for f in SIDECAR_FIELDS:
         a, b = doc.get(f, MISSING), old.get(f, MISSING)
         if (a is MISSING) != (b is MISSING) or (a is not MISSING and canon(a) != canon(b)):

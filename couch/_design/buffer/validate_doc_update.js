@@ -33,6 +33,15 @@ function (newDoc, oldDoc, userCtx, secObj) {
     return;
   }
 
+  // --- what a wish may carry at all: a wish CouchDB would take but nobody reads must not sit in
+  // a device's outbox either (a document CouchDB refuses whole blocks every later push)
+  var KNOWN = ['_id', '_rev', '_revisions', 'type', 'tmdbId', 'tvdbId', 'title', 'year', 'action', 'requested_at',
+               'requested_by', 'instance', 'options'].concat(SIDECAR_FIELDS);
+  for (var key in newDoc) {
+    if (KNOWN.indexOf(key) === -1) forbid(key + ' is not a field of a wish (known: ' + KNOWN.slice(3).join(', ') + ')');
+  }
+  if (JSON.stringify(newDoc).length > 16384) forbid('a wish is at most 16 KB of JSON; this one is ' + JSON.stringify(newDoc).length + ' characters');
+
   // --- what the frontend writes
   if (newDoc.type !== 'movie' && newDoc.type !== 'series') forbid('type must be "movie" or "series"');
   if (this.kind && newDoc.type !== this.kind) forbid('this database takes ' + this.kind + ' requests only, not ' + newDoc.type);
