@@ -81,6 +81,16 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     public_couchdb_url: str | None = None  # CouchDB as a browser reaches it (the page's config.json)
     log_level: str = "INFO"
+    # title search through CouchDB: the frontend writes {kind, term}, the sidecar answers there
+    lookups_db: str = "lookups"
+    lookup_ttl: float = 86400.0  # seconds an answered lookup is kept before it is cleaned up
+    # download progress: seconds between two reads of each instance's queue while titles are grabbed
+    queue_poll_interval: float = 5.0
+    # posters stored on collection docs as attachments (replicated, so they show offline)
+    posters: bool = True
+    posters_max_bytes: int = 200 * 1024 * 1024  # total budget per collection database
+    # the CouchDB role a user needs to ask for a title's removal from Radarr/Sonarr
+    remove_role: str = "collection-admin"
 
     @property
     def couch_auth(self) -> tuple[str, str] | None:
@@ -233,9 +243,15 @@ def load_settings(env: dict | None = None, dotenv_path: str | None = ".env") -> 
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         public_couchdb_url=(env.get("PUBLIC_COUCHDB_URL") or "").rstrip("/") or None,
+        lookups_db=env.get("LOOKUPS_DB", "lookups"),
+        lookup_ttl=_float(env, "LOOKUP_TTL", 86400.0),
+        queue_poll_interval=_float(env, "QUEUE_POLL_INTERVAL", 5.0),
+        posters=env.get("POSTERS", "true").lower() not in ("0", "false", "no", "off"),
+        posters_max_bytes=int(_float(env, "POSTERS_MAX_MB", 200.0) * 1024 * 1024),
+        remove_role=env.get("REMOVE_ROLE", "collection-admin"),
     )
     for db in (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db,
-               settings.sidecar_db):
+               settings.sidecar_db, settings.lookups_db):
         # CouchDB's own rule for database names
         if not re.fullmatch(r"[a-z][a-z0-9_$()+/-]*", db):
             raise ConfigError(f"database name {db!r} is not a valid CouchDB name")
@@ -255,6 +271,9 @@ def to_env(s: Settings) -> dict[str, str]:
         "SCAN_INTERVAL": str(s.scan_interval), "BATCH_SIZE": str(s.batch_size),
         "MAX_BODY_BYTES": str(s.max_body_bytes), "LOG_LEVEL": s.log_level,
         "CORS_ORIGINS": ",".join(s.cors_origins), "PUBLIC_COUCHDB_URL": s.public_couchdb_url or "",
+        "LOOKUPS_DB": s.lookups_db, "LOOKUP_TTL": str(s.lookup_ttl),
+        "QUEUE_POLL_INTERVAL": str(s.queue_poll_interval), "POSTERS": "true" if s.posters else "false",
+        "POSTERS_MAX_MB": str(s.posters_max_bytes / 1024 / 1024), "REMOVE_ROLE": s.remove_role,
     }
     optional = {"COUCHDB_USER": s.couchdb_user, "COUCHDB_PASSWORD": s.couchdb_password,
                 "WEBHOOK_PASSWORD": s.webhook_password, "RECONCILE_TOKEN": s.reconcile_token}

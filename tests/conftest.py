@@ -108,6 +108,7 @@ def settings(couch_server, couch, fake_radarr, fake_sonarr) -> Settings:
         couchdb_password=auth[1] if auth else None,
         movies_buffer_db=f"{prefix}_movies_buffer", movies_db=f"{prefix}_movies",
         series_buffer_db=f"{prefix}_series_buffer", series_db=f"{prefix}_series", sidecar_db=f"{prefix}_sidecar",
+        lookups_db=f"{prefix}_lookups",
         radarr=(ArrInstance("radarr", "default", fake_radarr.url, fake_radarr.api_key, 1, "/movies"),),
         sonarr=(ArrInstance("sonarr", "default", fake_sonarr.url, fake_sonarr.api_key, 1, "/tv"),),
         webhook_user=WEBHOOK_AUTH[0], webhook_password=WEBHOOK_AUTH[1],
@@ -117,7 +118,7 @@ def settings(couch_server, couch, fake_radarr, fake_sonarr) -> Settings:
     )
     push_all(s)
     yield s
-    for db in (s.movies_buffer_db, s.movies_db, s.series_buffer_db, s.series_db, s.sidecar_db):
+    for db in (s.movies_buffer_db, s.movies_db, s.series_buffer_db, s.series_db, s.sidecar_db, s.lookups_db):
         couch.db(db).delete_db()
 
 
