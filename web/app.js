@@ -12,7 +12,7 @@
   const ID_FIELD = {movie: 'tmdbId', series: 'tvdbId'};
   const PREFIX = {movie: 'tmdb:', series: 'tvdb:'};
   const STATE_LABEL = {new: 'waiting', processing: 'adding…', retry: 'will retry', failed: 'failed',
-    refused: 'refused', moved: 'out of date'};
+    refused: 'refused', moved: 'out of date', 'discard-pending': 'being added'};
 
   const app = {
     config: null,
@@ -22,7 +22,8 @@
     syncs: [],          // running replications (cancel on sign-in / sign-out)
     repState: {},       // replication name -> 'active' | 'live' | 'offline' | 'error'
     lastSyncError: null,
-    denied: loadDenied(),
+    denied: loadDenied(),   // `${local db}/${id}` -> {rev, reason, afterAdd?}, kept in localStorage
+    discarding: new Map(),  // same key -> the discard running for it
     renderQueued: false,
   };
 
@@ -129,14 +130,16 @@
     for (const kind of KINDS) {
       const names = dbNames(kind);
       const local = app.local[kind];
-      watch(`${kind}-buffer`, local.buffer.sync(remote(names.buffer), opts), local.buffer);
+      watch(`${kind}-buffer`, local.buffer.sync(remote(names.buffer), opts), kind);
       // pulled only: nothing is ever pushed, so nothing can be refused
       watch(`${kind}-collection`, local.collection.replicate.from(remote(names.collection), opts), null);
     }
   }
 
-  // db: the local database whose pushes this replication carries (null: pull only)
-  function watch(name, rep, db) {
+  // kind: whose buffer this replication syncs (its pushes can be refused); null: a collection,
+  // pulled only
+  function watch(name, rep, kind) {
+    const db = kind ? app.local[kind].buffer : null;
     app.syncs.push(rep);
     app.repState[name] = 'active';
     rep.on('active', () => { app.repState[name] = 'active'; updateSync(); })
@@ -144,10 +147,16 @@
         app.repState[name] = err ? 'offline' : 'live';
         if (err) app.lastSyncError = err;
         updateSync();
+        // caught up with the server: a discard waiting for an add that has finished meanwhile
+        // (while the page was closed, or a run that failed offline) goes now
+        if (!err && kind) discardsAfterAdd(kind, null);
       })
       .on('change', (info) => {
         if (app.repState[name] !== 'active') { app.repState[name] = 'live'; updateSync(); }
-        if (info && info.direction === 'push') forgetAccepted(db, info.change.docs || []);
+        const docs = (info && info.change && info.change.docs) || [];
+        if (info && info.direction === 'push') forgetAccepted(db, docs);
+        // a change of a wish whose discard waits for the add: the add may have finished
+        if (info && info.direction === 'pull' && kind) discardsAfterAdd(kind, docs.map((d) => d._id));
       })
       .on('denied', (ev) => {
         // validate_doc_update refused a document (sync wraps it as {direction, doc}): keep the
@@ -220,7 +229,11 @@
     // a refused deletion (a withdrawal while the sidecar was adding it) needs no mark: the
     // server's live version beats a deleted leaf here too, once replication brings it
     if (doc._deleted) return;
-    app.denied[deniedKey(db, id)] = {rev: doc._rev, reason};
+    // a refused revision is pushed (and refused) again whenever a pulled change touches its doc:
+    // keep a discard that waits for the add
+    const old = app.denied[deniedKey(db, id)];
+    app.denied[deniedKey(db, id)] = old && old.rev === doc._rev && old.afterAdd
+      ? {rev: doc._rev, reason, afterAdd: true} : {rev: doc._rev, reason};
     saveDenied();
   }
 
@@ -246,6 +259,32 @@
   function deniedReason(db, doc) {
     const d = app.denied[deniedKey(db, doc._id)];
     return d && d.rev === doc._rev ? d.reason : null;
+  }
+
+  // Discard pressed while the server was adding the title: this revision is dropped once the
+  // add has finished (see discard)
+  function discardPending(db, doc) {
+    const d = app.denied[deniedKey(db, doc._id)];
+    return Boolean(d && d.rev === doc._rev && d.afterAdd);
+  }
+
+  function markDiscardAfterAdd(db, id, rev) {
+    const d = app.denied[deniedKey(db, id)];
+    app.denied[deniedKey(db, id)] = {rev, reason: d && d.rev === rev ? d.reason : null, afterAdd: true};
+    saveDenied();
+  }
+
+  // run the discards that wait for an add (ids: only those wishes; null: all of this kind).
+  // Each asks the server again and keeps waiting while its copy still says processing.
+  function discardsAfterAdd(kind, ids) {
+    const prefix = `${app.local[kind].buffer.name}/`;
+    for (const [key, d] of Object.entries(app.denied)) {
+      if (!d.afterAdd || !key.startsWith(prefix)) continue;
+      const id = key.slice(prefix.length);
+      if (ids && !ids.includes(id)) continue;
+      // offline or the like: it stays marked, the next change or catch-up tries again
+      discard(kind, id).catch((e) => console.warn('discard after the add', id, e && e.message));
+    }
   }
 
   // The collection already holds the wish this buffer doc stands for: the collection doc was
@@ -368,15 +407,35 @@
   //   saying `merged_into` (the server's winner): the sidecar's conflict policy reads that as "a
   //   branch merged away, ends no wish", so when replication carries it up it never withdraws
   //   the real wish. The server's own leaves then win here exactly as they do on the server.
-  async function discard(kind, id) {
+  // Never while the server's winner says `processing`: the server refuses any revision on top
+  // of a wish being added (an edit and a deletion alike), so whatever Discard wrote would stay
+  // here only and, once the move's deletion arrives, win over it locally: a ghost. Then nothing
+  // is written; the wish is marked "discard once the add finishes" and this runs again when the
+  // next change of it arrives by sync (or the sync catches up), until the server's copy is no
+  // longer processing. Never a bare delete (db.remove) of a refused revision either: that
+  // tombstone would withdraw the wish on the server.
+  function discard(kind, id) {
+    const key = deniedKey(app.local[kind].buffer, id);
+    if (!app.discarding.has(key)) {
+      app.discarding.set(key, discardNow(kind, id).finally(() => app.discarding.delete(key)));
+    }
+    return app.discarding.get(key);
+  }
+
+  async function discardNow(kind, id) {
     const db = app.local[kind].buffer;
     const server = await serverLeaves(remote(dbNames(kind).buffer), id);
-    if (server.length) await db.bulkDocs(server, {new_edits: false});
     const serverRevs = new Set(server.map((d) => d._rev));
     const keep = winnerOf(server);
-    const local = (await db.get(id, {open_revs: 'all', revs: true})).filter((r) => r.ok).map((r) => r.ok);
-    for (const leaf of local) {
-      if (leaf._deleted || serverRevs.has(leaf._rev)) continue;
+    const mine = (await localLeaves(db, id)).filter((leaf) => !leaf._deleted && !serverRevs.has(leaf._rev));
+    if (mine.length && keep && !keep._deleted && keep.state === 'processing') {
+      const shown = await db.get(id);
+      markDiscardAfterAdd(db, id, shown._rev);
+      queueRender();
+      return 'waiting';
+    }
+    if (server.length) await db.bulkDocs(server, {new_edits: false});
+    for (const leaf of mine) {
       if (keep && !keep._deleted && hasAncestor(leaf, keep._rev)) {
         const {_rev, _revisions, ...serverBody} = keep;
         await db.put({...serverBody, _rev: leaf._rev});
@@ -386,6 +445,18 @@
     }
     forgetDenied(db, id);
     queueRender();
+    return 'discarded';
+  }
+
+  // every leaf of a doc in the local database, live and deleted, with its revision history
+  async function localLeaves(db, id) {
+    try {
+      const rows = await db.get(id, {open_revs: 'all', revs: true});
+      return rows.filter((r) => r.ok).map((r) => r.ok);
+    } catch (e) {
+      if (e.status === 404) return [];
+      throw e;
+    }
   }
 
   // whether rev is in the history of doc (read with revs: true)
@@ -516,6 +587,7 @@
   // holds, is shown as such and can be discarded: it must never read "adding…" (the server will
   // never move a revision it refused).
   function shownState(kind, doc) {
+    if (discardPending(app.local[kind].buffer, doc)) return 'discard-pending';
     if (deniedReason(app.local[kind].buffer, doc)) return 'refused';
     if (movedTo(kind, doc)) return 'moved';
     return doc.state || 'new';
@@ -537,7 +609,10 @@
       details.push(el('p', {class: 'hint', 'data-testid': 'moved',
         text: `Already in the collection (${moved.status || 'added'}); this copy is out of date.`}));
     }
-    if (shown === 'refused' || shown === 'moved') {
+    if (shown === 'discard-pending') {
+      details.push(el('p', {class: 'hint', 'data-testid': 'discard-pending',
+        text: 'Being added on the server — your change will be dropped when it finishes.'}));
+    } else if (shown === 'refused' || shown === 'moved') {
       details.push(el('p', {class: 'hint', text: 'Discard brings back what the server has.'}));
     } else {
       details.push(...sidecarDetails(doc, state));
@@ -578,6 +653,7 @@
       });
       return b;
     };
+    if (shown === 'discard-pending') return [];  // it goes by itself once the add finishes
     if (shown === 'refused' || shown === 'moved') {
       return [button('discard', 'secondary', 'Discard', discard, 'Could not discard (is the server reachable?)')];
     }
