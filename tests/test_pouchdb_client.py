@@ -36,6 +36,7 @@ import requests
 from sidecar.config import Settings
 from sidecar.design import push_all
 from tests.conftest import ROOT, free_port, wait_for
+from tests.pouch_client.members import member_user
 
 CLIENT = ROOT / "tests" / "pouch_client" / "client.js"
 COLLECTION_REFUSAL = "the collection is written by the sidecar only; add titles through the buffer database"
@@ -63,34 +64,14 @@ def client_cfg(settings: Settings, tmp_path: Path, tmdb_id: int, **extra) -> dic
             "kind": "movie", "dir": str(tmp_path / "pouch"), "id": tmdb_id, **extra}
 
 
-MEMBER_ROLE = "household"
-
-
 @pytest.fixture
 def member(settings):
     """{username, password} of a real, plain user (role "household", no admin) who is a member of
     the test's four databases. The sidecar's members (its role, _admin on CouchDB 3) are kept."""
-    url, admin = settings.couchdb_url, settings.couch_auth
-    name, password = f"fan{uuid.uuid4().hex[:10]}", secrets.token_urlsafe(12)
-    user_url = f"{url}/_users/org.couchdb.user:{name}"
-    r = requests.put(user_url, auth=admin, timeout=10,
-                     json={"name": name, "password": password, "roles": [MEMBER_ROLE], "type": "user"})
-    assert r.status_code in (201, 202), r.text
-    for db in (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db):
-        sec = requests.get(f"{url}/{db}/_security", auth=admin, timeout=10).json() or {}
-        members = dict(sec.get("members") or {})
-        members["names"] = sorted(set(members.get("names") or []) | {name})
-        members["roles"] = sorted(set(members.get("roles") or []) | {MEMBER_ROLE})
-        sec["members"] = members
-        sec.setdefault("admins", {"names": [], "roles": []})
-        r = requests.put(f"{url}/{db}/_security", auth=admin, json=sec, timeout=10)
-        assert r.ok, r.text
-    ctx = requests.get(f"{url}/_session", auth=(name, password), timeout=10).json()["userCtx"]
-    assert ctx == {"name": name, "roles": [MEMBER_ROLE]}, ctx
-    yield {"username": name, "password": password}
-    doc = requests.get(user_url, auth=admin, timeout=10).json()
-    if doc.get("_rev"):
-        requests.delete(user_url, params={"rev": doc["_rev"]}, auth=admin, timeout=10)
+    with member_user(settings.couchdb_url, settings.couch_auth,
+                     (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db,
+                      settings.series_db)) as user:
+        yield user
 
 
 def test_wish_syncs_up_and_title_comes_back_within_a_second(settings, couch, fake_radarr, start_worker, tmp_path,
@@ -437,6 +418,21 @@ def sync_until_gone_locally(client: PouchSession, doc_id: str, tries: int = 20) 
                 f"{json.dumps(client('leaves', id=doc_id)['leaves'], indent=1)}")
 
 
+def discard(client: PouchSession, doc_id: str, tries: int = 40) -> list[str]:
+    """Discard as the app does it (docs/frontend.md), to the end: while the server's copy says
+    processing it writes nothing and waits, and a later sync that finds the add finished runs it.
+    The local revisions it ended or reverted."""
+    first = client("discard", id=doc_id)
+    if not first["waiting"]:
+        return first["removed"]
+    for _ in range(tries):
+        time.sleep(0.2)
+        ran = [d for d in client("sync")["discarded"] if d["id"] == doc_id]
+        if ran:
+            return ran[0]["removed"]
+    pytest.fail(f"the discard of {doc_id} still waits for the add after {tries} syncs\n{client.log()}")
+
+
 def assert_settled(srv: Server, fake_radarr, client: PouchSession, tmdb_id: int, *, added: int,
                    moved_mark: int | None) -> None:
     """The checks every conflict scenario ends with."""
@@ -518,7 +514,7 @@ def test_moved_wish_edited_offline_stays_gone(settings, fake_radarr, start_worke
         assert on_edit and all(leaf.get("ended") == "moved" for leaf in on_edit), srv.describe(doc_id)
 
     if refused:
-        assert client("discard", id=doc_id)["removed"] == [edit["rev"]]
+        assert discard(client, doc_id) == [edit["rev"]]
     sync_until_gone_locally(client, doc_id)
     assert_settled(srv, fake_radarr, client, tmdb_id, added=1, moved_mark=mark)
     collection = srv.doc(srv.collection, doc_id)
@@ -552,7 +548,7 @@ def test_offline_edit_of_a_wish_in_retry_survives(settings, fake_radarr, start_w
         assert refused and refused[0]["reason"].endswith("is set by the sidecar only"), out
         server_now = srv.doc(srv.buffer, doc_id)
         assert server_now["action"] == "download" and server_now["requested_at"] == local["requested_at"], server_now
-        assert client("discard", id=doc_id)["removed"] == [edit["rev"]]
+        assert discard(client, doc_id) == [edit["rev"]]
         for _ in range(10):
             mine = client("get", id=doc_id)["doc"]
             assert mine is not None and "_conflicts" not in mine, mine
@@ -564,7 +560,7 @@ def test_offline_edit_of_a_wish_in_retry_survives(settings, fake_radarr, start_w
             again = client("sync")
             if not denied_for(again, doc_id):
                 break
-            client("discard", id=doc_id)
+            discard(client, doc_id)
         else:
             pytest.fail(f"the edit never got through\n{client.log()}")
 
@@ -676,29 +672,59 @@ def test_withdrawal_made_offline_is_not_lost(settings, fake_radarr, start_worker
 
 def test_refused_edit_discarded_while_the_add_is_under_way(settings, fake_radarr, start_worker, pouch, sidecar_logs):
     """3b. The same ghost, but the person presses Discard (docs/frontend.md) at once, while the
-    title is still being added. Discard makes the local copy the server's (processing) version
-    again, as a new revision on top of the refused edit; then the title is moved. One Discard must
-    be enough: afterwards the local copy follows the server, so the move's deletion removes it."""
+    title is still being added. The server refuses anything written on top of a wish being added
+    (an edit and a tombstone alike), so a Discard that wrote then would stay on the phone and,
+    once the move's deletion arrived, win over it locally: a ghost. So Discard writes nothing
+    while the server's copy says processing: it marks the wish, and the first sync that finds the
+    add finished (it brings the move's deletion) ends the refused edit with a merged_into
+    tombstone. One Discard is enough; nothing of the edit reaches the server."""
     tmdb_id, doc_id = 7105, "tmdb:7105"
     srv, client = Server(settings), pouch(7105)
-    fake_radarr.delay = 3.0
-    start_worker(arr_timeout=10.0)
+    fake_radarr.delay = 5.0
+    start_worker(arr_timeout=15.0)
     client("wish")
     client("sync")
     wait_server_state(srv, doc_id, lambda d: d.get("state") == "processing", "claimed (processing)")
     client("sync")
     edit = client("edit", id=doc_id, set={"action": "monitor"})  # offline
     out = client("sync")
-    assert denied_for(out, doc_id), out
+    refused = denied_for(out, doc_id)
+    assert refused and refused[0]["reason"] == "this title is being added right now; change it once that finishes", out
+    before = client("leaves", id=doc_id)["leaves"]
     discarded = client("discard", id=doc_id)
-    assert discarded["reverted"] == [edit["rev"]], discarded  # the server's version again, locally
-    mine = client("get", id=doc_id)["doc"]
-    assert mine["action"] == "download" and mine["state"] == "processing", mine
-    client("sync")
+    syncs = []
+    if discarded["waiting"]:
+        # nothing written: the refused edit is still the local winner, marked to go after the add
+        assert discarded["removed"] == [], discarded
+        assert client("leaves", id=doc_id)["leaves"] == before
+        mine = client("get", id=doc_id)["doc"]
+        assert mine["_rev"] == edit["rev"] and mine["action"] == "monitor", mine
+        syncs.append(client("sync"))  # the add goes on (or has just finished)
+    else:
+        # a slow machine: the add had finished before Discard read the server; it ended the edit
+        assert srv.doc(srv.buffer, doc_id) is None and discarded["ended"] == [edit["rev"]], discarded
 
-    moved = wait_moved(srv, doc_id)
+    moved = wait_moved(srv, doc_id, timeout=20)
     mark = len(fake_radarr.requests_log)
     fake_radarr.delay = 0
-    sync_until_gone_locally(client, doc_id, tries=8)
+    syncs += sync_until_gone_locally(client, doc_id, tries=8)
+    if discarded["waiting"]:
+        ran = [d for out in syncs for d in out["discarded"] if d["id"] == doc_id]
+        # it ran once, by itself, and ended the edit (the server had no live leaf to show again)
+        assert [(d["reverted"], d["ended"]) for d in ran] == [([], [edit["rev"]])], syncs
+    assert client("sync")["discard_pending"] == []
+    # locally: the edit ended by a tombstone that ends no wish, naming the move's tombstone
+    moved_rev = next(leaf["_rev"] for leaf in srv.leaves(srv.buffer, doc_id) if leaf.get("ended") == "moved")
+    edit_id = edit["rev"].split("-", 1)[1]
+    local_leaves = client("leaves", id=doc_id)["leaves"]
+    on_edit = [leaf for leaf in local_leaves if edit_id in leaf["_revisions"]["ids"]]
+    assert on_edit and all(leaf.get("_deleted") and leaf.get("merged_into") == moved_rev for leaf in on_edit), \
+        local_leaves
+    time.sleep(1.0)
+    client("sync")
     assert_settled(srv, fake_radarr, client, tmdb_id, added=1, moved_mark=mark)
+    # the edit never reached the server as a live revision; a merged_into tombstone may have
+    for leaf in srv.leaves(srv.buffer, doc_id):
+        assert leaf.get("_deleted") and (leaf.get("ended") == "moved" or leaf.get("merged_into") == moved_rev), \
+            srv.describe(doc_id)
     assert moved["requested"]["action"] == "download"

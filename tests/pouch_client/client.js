@@ -28,12 +28,19 @@
 //                 edit {id, set, rev?}   change fields of the local winner (or of leaf rev), {rev, doc}
 //                 remove {id, rev?}      withdraw (delete) the local winner (or leaf rev), {rev}
 //                 sync                   one-shot sync as the app does it (buffer both ways, the
-//                                        collection down), {push, pull, collection, denied}
+//                                        collection down), then the discards that wait for an add
+//                                        (see discard), {push, pull, collection, denied,
+//                                        discarded: [{id, reverted, ended, removed}],
+//                                        discard_pending: [id]}
 //                 discard {id}           the app's answer to a refused revision, as docs/frontend.md
 //                                        ("Discard") tells it: the local copy becomes the server's
 //                                        version again (a new revision with its body on top of
 //                                        the refused one, or a merged_into tombstone that ends no
-//                                        wish), {reverted: [rev], ended: [rev], removed: [both]}
+//                                        wish), {waiting: false, reverted: [rev], ended: [rev],
+//                                        removed: [both]}. While the server's copy says processing
+//                                        it writes nothing ({waiting: true}, removed: []): the wish
+//                                        is marked and discarded by a later sync that finds the
+//                                        server's copy no longer processing
 //                 quit
 //               db is "buffer" (default) or "collection".
 'use strict';
@@ -385,7 +392,11 @@ async function session() {
       // what the app's live sync does in one round: push and pull the buffer at the same time,
       // pull the collection; 'denied' is the per-document refusal of validate_doc_update
       const denied = [];
+      const pulled = new Set();
       const buffer = local.buffer.sync(remote.buffer);
+      buffer.on('change', (info) => {
+        if (info.direction === 'pull') for (const d of info.change.docs || []) pulled.add(d._id);
+      });
       buffer.on('denied', (err) => {
         const e = err && err.direction && err.doc ? err.doc : err;
         log('denied', err.direction || 'push', e.id, e.rev || '', e.reason || e.message);
@@ -394,36 +405,67 @@ async function session() {
       const collection = local.collection.replicate.from(remote.collection);
       collection.on('denied', (e) => denied.push(deniedEntry('pull', e)));
       const [b, col] = await Promise.all([buffer, collection]);
-      return {push: stats(b.push || {}), pull: stats(b.pull || {}), collection: stats(col), denied};
+      const discarded = await discardsAfterAdd(pulled);
+      return {push: stats(b.push || {}), pull: stats(b.pull || {}), collection: stats(col), denied,
+        discarded, discard_pending: [...afterAdd]};
     },
     async discard(c) {
-      // docs/frontend.md "Discard": bring the local copy back to the server's version
-      let server = [];
-      try {
-        server = (await remote.buffer.get(c.id, {open_revs: 'all', revs: true})).filter((r) => r.ok).map((r) => r.ok);
-      } catch (e) { if (e.status !== 404) throw e; }
-      if (server.length) await local.buffer.bulkDocs(server, {new_edits: false});
-      const keep = winnerOf(server);
-      const reverted = [], ended = [];
-      for (const leaf of await liveLeaves(local.buffer, c.id)) {
-        if (leaf._deleted || server.some((d) => d._rev === leaf._rev)) continue;
-        if (keep && !keep._deleted && hasAncestor(leaf, keep._rev)) {
-          // the server's version is an ancestor of the refused one: a new revision with its body
-          const {_rev, _revisions, ...body} = keep;
-          const r = await local.buffer.put(Object.assign(body, {_rev: leaf._rev}));
-          reverted.push(leaf._rev);
-          log('discarded', c.id, leaf._rev, '-> the server\'s version again as', r.rev);
-        } else {
-          // the server deleted the wish or has it on another branch: a tombstone that ends no wish
-          const r = await local.buffer.put({_id: c.id, _rev: leaf._rev, _deleted: true,
-            merged_into: keep ? keep._rev : 'discarded'});
-          ended.push(leaf._rev);
-          log('discarded', c.id, leaf._rev, '-> merged-away tombstone', r.rev);
-        }
-      }
-      return {reverted, ended, removed: reverted.concat(ended)};
+      return discard(c.id);
     },
   };
+
+  // docs/frontend.md "Discard": bring the local copy back to the server's version; never while
+  // the server's copy says processing (the server refuses anything on top of it, so whatever was
+  // written would stay here and outlive the move's deletion: a ghost): then the wish waits in
+  // `afterAdd` for a sync that brings its next change (or finds it gone on the server)
+  const afterAdd = new Set();
+  async function discard(id) {
+    let server = [];
+    try {
+      server = (await remote.buffer.get(id, {open_revs: 'all', revs: true})).filter((r) => r.ok).map((r) => r.ok);
+    } catch (e) { if (e.status !== 404) throw e; }
+    const keep = winnerOf(server);
+    const mine = (await liveLeaves(local.buffer, id))
+      .filter((leaf) => !leaf._deleted && !server.some((d) => d._rev === leaf._rev));
+    if (mine.length && keep && !keep._deleted && keep.state === 'processing') {
+      afterAdd.add(id);
+      log('discard', id, 'waits: the server is adding it (', keep._rev, ')');
+      return {waiting: true, reverted: [], ended: [], removed: []};
+    }
+    if (server.length) await local.buffer.bulkDocs(server, {new_edits: false});
+    const reverted = [], ended = [];
+    for (const leaf of mine) {
+      if (keep && !keep._deleted && hasAncestor(leaf, keep._rev)) {
+        // the server's version is an ancestor of the refused one: a new revision with its body
+        const {_rev, _revisions, ...body} = keep;
+        const r = await local.buffer.put(Object.assign(body, {_rev: leaf._rev}));
+        reverted.push(leaf._rev);
+        log('discarded', id, leaf._rev, '-> the server\'s version again as', r.rev);
+      } else {
+        // the server deleted the wish or has it on another branch: a tombstone that ends no wish
+        // (never a bare remove: that would withdraw the wish on the server)
+        const r = await local.buffer.put({_id: id, _rev: leaf._rev, _deleted: true,
+          merged_into: keep ? keep._rev : 'discarded'});
+        ended.push(leaf._rev);
+        log('discarded', id, leaf._rev, '-> merged-away tombstone', r.rev);
+      }
+    }
+    afterAdd.delete(id);
+    return {waiting: false, reverted, ended, removed: reverted.concat(ended)};
+  }
+
+  // after a sync: the waiting discards (the app runs them when a pulled change names the wish
+  // and when its live sync has caught up, which is where a one-shot sync ends); each asks the
+  // server again and keeps waiting while its copy still says processing. pulled: the ids whose
+  // change the sync brought, reported
+  async function discardsAfterAdd(pulled) {
+    const done = [];
+    for (const id of [...afterAdd]) {
+      const r = await discard(id);
+      if (!r.waiting) done.push(Object.assign({id, pulled: pulled.has(id)}, r));
+    }
+    return done;
+  }
 
   const rl = readline.createInterface({input: process.stdin});
   for await (const line of rl) {
