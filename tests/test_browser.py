@@ -4,6 +4,10 @@ page live-syncing over CORS with the test CouchDB, the worker and the fake Radar
 
 Chromium comes from `bash scripts/install_browser.sh` (Debian's package, /usr/bin/chromium).
 Without it the browser test fails under CI=true and skips (with the reason) elsewhere.
+
+The page always signs in as a real, plain member user of the test's databases (CouchDB 3 makes
+new databases admin-only; the pouchdb-server gives that user its own roles too). CORS for the
+page's origin is set on the server for the test and every setting touched is put back after.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from sidecar import webui
 from sidecar.app import create_app
 from sidecar.collection import now_iso
 from tests.conftest import ROOT, free_port, replace, wait_for
+from tests.pouch_client.members import member_user
 from tests.test_pouchdb_client import secured  # noqa: F401  (fixture)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -101,30 +106,53 @@ def _preflight_ok(url: str, origin: str) -> bool:
     return r.headers.get("Access-Control-Allow-Origin") in (origin, "*")
 
 
+def _config_get(base: str, section: str, key: str, auth):
+    """A server config value as a string, None when it is not set."""
+    r = requests.get(f"{base}/{section}/{key}", auth=auth, timeout=5)
+    if r.status_code == 404:
+        return None
+    r.raise_for_status()
+    return r.json()
+
+
+def _config_set(base: str, section: str, key: str, value, auth) -> None:
+    """Set a server config value (a string), or remove it when value is None."""
+    if value is None:
+        r = requests.delete(f"{base}/{section}/{key}", auth=auth, timeout=5)
+        if r.status_code != 404:
+            r.raise_for_status()
+    else:
+        requests.put(f"{base}/{section}/{key}", data=json.dumps(value), auth=auth, timeout=5).raise_for_status()
+
+
 @contextlib.contextmanager
 def cors_allowing(url: str, auth, origin: str):
-    """Add origin to the server's CORS origins for the test (the default list names :8000 only)
-    and put the old list back afterwards."""
+    """Let origin use the server with credentials for the test (CORS on, origin added to the
+    list, credentials true: the default list names :8000 only, a real CouchDB 3 may have none)
+    and put every setting it touched back exactly as it was, a value that was not set removed
+    again, even when the test fails."""
     if _preflight_ok(url, origin):
         yield
         return
     base = _config_url(url, auth)
-    old = requests.get(f"{base}/cors/origins", auth=auth, timeout=5)
-    old_value = old.json() if old.ok else None
-    origins = [o.strip() for o in (old_value or "").split(",") if o.strip() and o.strip() != "*"]
     # CouchDB >= 3.2 reads [chttpd] enable_cors, older ones and pouchdb-server [httpd]
     sections = ("chttpd", "httpd") if "/_node/" in base else ("httpd",)
-    for section in sections:
-        requests.put(f"{base}/{section}/enable_cors", data=json.dumps("true"), auth=auth, timeout=5).raise_for_status()
-    requests.put(f"{base}/cors/origins", data=json.dumps(", ".join(origins + [origin])), auth=auth,
-                 timeout=5).raise_for_status()
-    requests.put(f"{base}/cors/credentials", data=json.dumps("true"), auth=auth, timeout=5).raise_for_status()
-    wait_for(lambda: _preflight_ok(url, origin), timeout=5, message=f"CORS to allow {origin}")
+    keys = [(section, "enable_cors") for section in sections] + [("cors", "origins"), ("cors", "credentials")]
+    before = {(section, key): _config_get(base, section, key, auth) for section, key in keys}
     try:
+        old_origins = before[("cors", "origins")] or ""
+        origins = [o.strip() for o in old_origins.split(",") if o.strip() and o.strip() != "*"]
+        for section in sections:
+            _config_set(base, section, "enable_cors", "true", auth)
+        _config_set(base, "cors", "origins", ", ".join(origins + [origin]), auth)
+        _config_set(base, "cors", "credentials", "true", auth)
+        wait_for(lambda: _preflight_ok(url, origin), timeout=10, message=f"CORS to allow {origin}")
         yield
     finally:
-        if old_value is not None:
-            requests.put(f"{base}/cors/origins", data=json.dumps(old_value), auth=auth, timeout=5)
+        for (section, key), value in before.items():
+            _config_set(base, section, key, value, auth)
+        after = {(section, key): _config_get(base, section, key, auth) for section, key in keys}
+        assert after == before, f"server CORS config not restored: {after} != {before}"
 
 
 # --- the browser
@@ -208,10 +236,11 @@ def test_page_adds_titles_and_updates_live(browser_node, settings, couch, couch_
     fake_radarr.unknown_ids.update({failing, failing + 1})  # Radarr says "not found": failed for good
     ARTIFACTS.mkdir(exist_ok=True)
     url, auth = couch_server
-    with serve(build_app(settings)) as web, cors_allowing(url, auth, web):
+    dbs = (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db)
+    with member_user(url, auth, dbs) as user, serve(build_app(settings)) as web, cors_allowing(url, auth, web):
         script = BrowserScript(node, {
             "url": f"{web}/app/", "chromium": CHROMIUM, "userDataDir": str(tmp_path / "chromium-profile"),
-            "screenshotDir": str(ARTIFACTS), "failingId": failing, "timeoutMs": 15000,
+            "screenshotDir": str(ARTIFACTS), "failingId": failing, "timeoutMs": 15000, "signIn": user,
         }, ARTIFACTS / "browser.log")
         try:
             ev = script.next_event(60)
@@ -245,7 +274,9 @@ def test_page_adds_titles_and_updates_live(browser_node, settings, couch, couch_
     assert statuses == {"tmdb:603": "downloaded", "tvdb:81189": "monitored", f"tmdb:{failing}": "wanted"}
     assert done["pending"] == [{"id": f"tmdb:{failing + 1}", "state": "failed"}]
     assert done["overflow"] <= 0, "the page is wider than a phone screen"
-    assert done["consoleErrors"] == [], done["consoleErrors"]
+    # a server that wants a user answers 401 until the page has signed in; nothing else may show
+    others = [e for e in done["consoleErrors"] if "401" not in e]
+    assert others == [], others
     # what the page did went through Radarr/Sonarr for real
     assert fake_radarr.creations[603] == 1 and fake_radarr.creations[failing] == 1
     assert fake_sonarr.creations[81189] == 1
@@ -312,21 +343,37 @@ def test_page_shows_refusals_discards_them_and_withdraws(browser_node, secured, 
     url, admin = sec.couchdb_url, sec.couch_auth
     buffer_url = f"{url}/{sec.movies_buffer_db}"
     asked = {701: "2026-11-25T10:01:00.000Z", 702: "2026-11-25T10:02:00.000Z",
-             703: "2026-11-25T10:03:00.000Z", 704: "2026-11-25T10:04:00.000Z"}
+             703: "2026-11-25T10:03:00.000Z", 704: "2026-11-25T10:04:00.000Z", 705: "2026-11-25T10:05:00.000Z"}
     error = {"code": "timeout", "message": "Radarr did not answer", "at": "2026-11-25T10:05:00Z"}
     sidecar_fields = {
         701: {},
         702: {"state": "retry", "attempts": 1, "last_error": error, "next_attempt_at": "2099-01-01T00:00:00Z"},
         703: {"state": "failed", "attempts": 1, "last_error": {**error, "code": "404", "message": "not found"}},
         704: {"state": "processing", "attempts": 0, "claimed_by": "other-worker", "claimed_at": now_iso()},
+        705: {"state": "processing", "attempts": 0, "claimed_by": "other-worker", "claimed_at": now_iso()},
     }
     revs = {}
     for tmdb, extra in sidecar_fields.items():
         doc = {"type": "movie", "tmdbId": tmdb, "title": f"Film {tmdb}", "action": "download",
                "requested_at": asked[tmdb], **extra}
         r = requests.put(f"{buffer_url}/tmdb:{tmdb}", json=doc, auth=admin, timeout=5)
-        assert r.status_code == 201, r.text
+        assert r.status_code in (201, 202), r.text
         revs[tmdb] = r.json()["rev"]
+
+    def move(tmdb: int) -> None:
+        """The sidecar's move: the collection doc first, then the buffer doc deleted with the
+        worker's tombstone (the claim it holds makes it the sidecar's to move)."""
+        coll = {"_id": f"tmdb:{tmdb}", "type": "movie", "tmdbId": tmdb, "title": f"Film {tmdb}", "status": "wanted",
+                "monitored": True, "hasFile": False, "grabbed": False, "radarrId": tmdb, "instance": "default",
+                "instances": {"default": {"id": tmdb, "monitored": True, "hasFile": False}},
+                "requested": {"action": "download", "at": asked[tmdb]}, "source": "worker",
+                "created_at": now_iso(), "updated_at": now_iso()}
+        r = requests.put(f"{url}/{sec.movies_db}/tmdb:{tmdb}", json=coll, auth=admin, timeout=5)
+        assert r.status_code in (201, 202), r.text
+        # a deletion is 200 on CouchDB 3, 201 on pouchdb-server
+        r = requests.put(f"{buffer_url}/tmdb:{tmdb}", auth=admin, timeout=5, json={
+            "_rev": revs[tmdb], "_deleted": True, "ended": "moved", "requested_at": asked[tmdb], "moved_at": now_iso()})
+        assert r.status_code in (200, 201, 202), r.text
 
     ARTIFACTS.mkdir(exist_ok=True)
     with serve(build_app(sec)) as web, cors_allowing(url, admin, web):
@@ -348,18 +395,15 @@ def test_page_shows_refusals_discards_them_and_withdraws(browser_node, secured, 
 
             ev = script.next_event(60)
             assert ev == {"event": "wait", "for": "move", "id": "tmdb:704"}
-            # the sidecar's move: the collection doc first, then the buffer doc deleted with the
-            # worker's tombstone (the claim it holds makes it the sidecar's to move)
-            coll = {"_id": "tmdb:704", "type": "movie", "tmdbId": 704, "title": "Film 704", "status": "wanted",
-                    "monitored": True, "hasFile": False, "grabbed": False, "radarrId": 1, "instance": "default",
-                    "instances": {"default": {"id": 1, "monitored": True, "hasFile": False}},
-                    "requested": {"action": "download", "at": asked[704]}, "source": "worker",
-                    "created_at": now_iso(), "updated_at": now_iso()}
-            r = requests.put(f"{url}/{sec.movies_db}/tmdb:704", json=coll, auth=admin, timeout=5)
-            assert r.status_code == 201, r.text
-            r = requests.put(f"{buffer_url}/tmdb:704", auth=admin, timeout=5, json={
-                "_rev": revs[704], "_deleted": True, "ended": "moved", "requested_at": asked[704], "moved_at": now_iso()})
-            assert r.status_code == 201, r.text
+            move(704)
+            script.answer()
+
+            ev = script.next_event(90)
+            assert ev == {"event": "wait", "for": "move", "id": "tmdb:705"}
+            # Discard was pressed while the title was being added: nothing of the page's reached
+            # the server (the edit was refused, Discard wrote nothing)
+            before_move_705 = _leaves(url, sec.movies_buffer_db, "tmdb:705", admin)
+            move(705)
             script.answer()
 
             ev = script.next_event(60)
@@ -382,6 +426,7 @@ def test_page_shows_refusals_discards_them_and_withdraws(browser_node, secured, 
     assert listed["tmdb:702"]["actions"] == ["withdraw"]
     assert listed["tmdb:703"]["actions"] == ["resend", "withdraw"]
     assert listed["tmdb:704"]["actions"] == [] and listed["tmdb:704"]["badge"] == "adding…"
+    assert listed["tmdb:705"]["actions"] == [] and listed["tmdb:705"]["badge"] == "adding…"
 
     # (a) the refused edit: the server's reason on the wish, Discard the only action
     refused = steps["refused"]["item"]
@@ -415,6 +460,26 @@ def test_page_shows_refusals_discards_them_and_withdraws(browser_node, secured, 
     server_704 = _leaves(url, sec.movies_buffer_db, "tmdb:704", admin)
     assert server_704 and all(leaf.get("_deleted") for leaf in server_704), server_704
     assert any(leaf.get("ended") == "moved" for leaf in server_704)
+
+    # (b2) Discard pressed while the title was being added: the page wrote nothing and said so,
+    # kept it across a reload, and dropped the edit by itself once the move arrived
+    pending = steps["discard-pending"]
+    assert pending["item"]["state"] == "discard-pending" and pending["item"]["badge"] == "being added", pending
+    assert pending["item"]["discardPending"] == ("Being added on the server — your change will be dropped "
+                                                 "when it finishes."), pending
+    assert pending["item"]["actions"] == [] and pending["item"]["rev"] == pending["rev"], pending
+    assert pending["leaves"] == pending["leavesBefore"], pending  # not a single local write
+    reloaded = steps["discard-pending-reloaded"]
+    assert reloaded["item"]["state"] == "discard-pending" and reloaded["item"]["rev"] == pending["rev"], reloaded
+    assert reloaded["leaves"] == pending["leavesBefore"], reloaded
+    assert [leaf["_rev"] for leaf in before_move_705] == [revs[705]] and not before_move_705[0].get("_deleted"), \
+        before_move_705
+    assert steps["discarded-after-add"]["leaves"] and all(
+        leaf["deleted"] for leaf in steps["discarded-after-add"]["leaves"]), steps["discarded-after-add"]
+    server_705 = _leaves(url, sec.movies_buffer_db, "tmdb:705", admin)
+    assert server_705 and all(leaf.get("_deleted") for leaf in server_705), server_705
+    moved_705 = next(leaf["_rev"] for leaf in server_705 if leaf.get("ended") == "moved")
+    assert all(leaf.get("ended") == "moved" or leaf.get("merged_into") == moved_705 for leaf in server_705), server_705
 
     # (c) withdrawals: each a tombstone naming the wish it ended
     for tmdb in (701, 702, 703):

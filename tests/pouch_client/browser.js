@@ -6,7 +6,8 @@
 //
 // config: {url, chromium, userDataDir, screenshotDir, failingId, timeoutMs?, scenario?, signIn?,
 //          bufferDb?}; scenario "signin" (sign-in on a server with an admin) or "refusals" (refused
-//          revisions, discard, withdraw: see refusals() below)
+//          revisions, discard, withdraw: see refusals() below). signIn {username, password}: the
+//          page is signed in as that user first (the main scenario; CouchDB 3 wants a user)
 // Talks to the test over stdio, one JSON object per line:
 //   stdout {"event": "step", ...}        progress and observations
 //   stdout {"event": "wait", "for": X}   then reads one line from stdin before going on (the test
@@ -43,6 +44,19 @@ async function addTitle(page, {kind, id, title, year, action, by}) {
 
 const item = (list, id) => `#${list} li[data-id="${id}"]`;
 
+// Sign in with the page's form, as a person does, once the page has started syncing (live in
+// admin party, "sign-in needed" on a server that wants a user): the form's handler is there then
+async function signInThroughForm(page) {
+  await page.waitForSelector('#sync-status[data-state="live"], #sync-status[data-state="auth"]');
+  await page.evaluate(() => { document.querySelector('#signin').open = true; });
+  await page.fill('#signin-user', cfg.signIn.username);
+  await page.fill('#signin-password', cfg.signIn.password);
+  await page.click('#signin-form button[type="submit"]');
+  await page.waitForFunction((name) => document.querySelector('#signin-message').textContent === `Signed in as ${name}.`,
+    cfg.signIn.username);
+  await page.waitForSelector('#sync-status[data-state="live"]');
+}
+
 async function main() {
   const consoleErrors = [];
   const context = await chromium.launchPersistentContext(cfg.userDataDir, {
@@ -75,6 +89,7 @@ async function main() {
     await page.goto(cfg.url, {waitUntil: 'domcontentloaded'});
     if (cfg.scenario === 'signin') return await signIn(page, consoleErrors);
     if (cfg.scenario === 'refusals') return await refusals(page, consoleErrors);
+    if (cfg.signIn) await signInThroughForm(page);
     await page.waitForSelector('#sync-status[data-state="live"]');
     out({event: 'step', step: 'live', ms: Date.now() - t0});
     // a marker that a reload would wipe: every change below must arrive without one
@@ -188,9 +203,9 @@ async function signIn(page, consoleErrors) {
 
 // ---------------------------------------------------------------- refused revisions, discard, withdraw
 //
-// The test put four wishes on a server with an admin, as the sidecar would have left them:
-// tmdb:701 new, tmdb:702 retry, tmdb:703 failed, tmdb:704 processing (no worker runs). The page
-// is signed in as a plain user, so validate_doc_update applies to what it pushes.
+// The test put five wishes on a server with an admin, as the sidecar would have left them:
+// tmdb:701 new, tmdb:702 retry, tmdb:703 failed, tmdb:704 and tmdb:705 processing (no worker
+// runs). The page is signed in as a plain user, so validate_doc_update applies to what it pushes.
 
 const pendingSel = (id, state) => `${item('pending', id)}${state ? `[data-state="${state}"]` : ''}`;
 
@@ -203,6 +218,7 @@ async function shown(page, id) {
     requestedAt: li.querySelector('[data-testid="requested-at"]').dataset.at,
     refusal: (li.querySelector('[data-testid="refusal"]') || {}).textContent || null,
     moved: (li.querySelector('[data-testid="moved"]') || {}).textContent || null,
+    discardPending: (li.querySelector('[data-testid="discard-pending"]') || {}).textContent || null,
     actions: [...li.querySelectorAll('button')].map((b) => b.dataset.action),
   }));
 }
@@ -252,11 +268,11 @@ async function signInOnly(page) {
 
 async function refusals(page, consoleErrors) {
   await signInOnly(page);
-  for (const [id, state] of [['tmdb:701', 'new'], ['tmdb:702', 'retry'], ['tmdb:703', 'failed'], ['tmdb:704', 'processing']]) {
-    await page.waitForSelector(pendingSel(id, state));
-  }
+  const wishes = [['tmdb:701', 'new'], ['tmdb:702', 'retry'], ['tmdb:703', 'failed'], ['tmdb:704', 'processing'],
+    ['tmdb:705', 'processing']];
+  for (const [id, state] of wishes) await page.waitForSelector(pendingSel(id, state));
   const listed = {};
-  for (const id of ['tmdb:701', 'tmdb:702', 'tmdb:703', 'tmdb:704']) listed[id] = await shown(page, id);
+  for (const [id] of wishes) listed[id] = await shown(page, id);
   out({event: 'step', step: 'listed', items: listed});
 
   // (1) an edit the server refuses (requested_at names the wish: it never changes), then Discard
@@ -306,6 +322,26 @@ async function refusals(page, consoleErrors) {
   await page.click(`${pendingSel('tmdb:704', 'moved')} button[data-action="discard"]`);
   await page.waitForSelector(item('pending', 'tmdb:704'), {state: 'detached'});
   out({event: 'step', step: 'ghost-discarded', leaves: await localLeaves(page, 'tmdb:704')});
+
+  // (2b) Discard pressed while the sidecar is still adding the title: the server refuses whatever
+  // is written on top of it, so Discard writes nothing yet; the page says the change goes when
+  // the add finishes (after a reload too), and drops it by itself once the move arrives
+  const editedRev = await editLocally(page, 'tmdb:705', {title: 'Film 705 (edited)'});
+  await page.waitForSelector(`${pendingSel('tmdb:705', 'refused')} [data-testid="refusal"]`);
+  const leavesBefore = await localLeaves(page, 'tmdb:705');
+  await page.click(`${pendingSel('tmdb:705', 'refused')} button[data-action="discard"]`);
+  await page.waitForSelector(`${pendingSel('tmdb:705', 'discard-pending')} [data-testid="discard-pending"]`);
+  out({event: 'step', step: 'discard-pending', rev: editedRev, item: await shown(page, 'tmdb:705'), leavesBefore,
+    leaves: await localLeaves(page, 'tmdb:705')});
+  await page.reload({waitUntil: 'domcontentloaded'});
+  await page.waitForSelector('#sync-status[data-state="live"]');
+  await page.waitForSelector(pendingSel('tmdb:705', 'discard-pending'));
+  out({event: 'step', step: 'discard-pending-reloaded', item: await shown(page, 'tmdb:705'),
+    leaves: await localLeaves(page, 'tmdb:705')});
+  await waitForTest('move', {id: 'tmdb:705'});  // the add finishes: the test moves it as the worker does
+  await page.waitForSelector(item('collection', 'tmdb:705'));
+  await page.waitForSelector(item('pending', 'tmdb:705'), {state: 'detached'});
+  out({event: 'step', step: 'discarded-after-add', leaves: await localLeaves(page, 'tmdb:705')});
 
   // (3) withdraw in every state that allows it: retry, failed, new
   for (const id of ['tmdb:702', 'tmdb:703', 'tmdb:701']) {
