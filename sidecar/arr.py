@@ -260,6 +260,42 @@ class ServarrClient:
                                     f"other than a list: check {self.instance.env_prefix}_URL")
         return found[0] if found else None
 
+    def lookup(self, term: str) -> list[dict]:
+        """Radarr's/Sonarr's own title search: `GET /movie/lookup?term=` / `/series/lookup?term=`
+        (free text, or `tmdb:`/`imdb:`/`tvdb:` ids). A title already in the library comes back
+        as the library's resource, with its `id` (reference README §3, §4)."""
+        found = self._json("GET", f"{self.resource}/lookup", params={"term": term})
+        return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
+
+    def queue_page(self, page: int = 1, page_size: int = 100) -> dict:
+        """One page of the download queue with the title embedded: `GET /queue` (paged:
+        {page, pageSize, totalRecords, records[]}; reference README §7, QueueResource in the
+        OpenAPI specs)."""
+        include = {"includeMovie": "true"} if self.kind == "radarr" else {"includeSeries": "true",
+                                                                          "includeEpisode": "true"}
+        body = self._json("GET", "queue", params={"page": page, "pageSize": page_size, **include})
+        if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+            raise TransientArrError(f"not_{self.kind}", f"{self._where} answered the queue without records")
+        return body
+
+    def media_cover(self, url: str, max_bytes: int = 2_000_000) -> tuple[bytes, str]:
+        """(bytes, content type) of a MediaCover image by its `images[].url` (a path such as
+        `{urlBase}/MediaCover/12/poster.jpg?lastWrite=…`, served as static content). Raises
+        ArrError; a body over max_bytes is refused."""
+        path = urlsplit(url).path
+        target = urlunsplit((*urlsplit(self.instance.url)[:2], path, urlsplit(url).query, ""))
+        try:
+            resp = self.session.get(target, timeout=self.timeout, allow_redirects=False, stream=True)
+        except requests.RequestException as exc:
+            raise TransientArrError("unreachable", f"{self._where}: {type(exc).__name__} fetching a poster") from None
+        with resp:
+            if resp.status_code != 200 or not resp.headers.get("Content-Type", "").startswith("image/"):
+                raise TransientArrError(f"http_{resp.status_code}", f"{self._where} has no image at {path}")
+            data = resp.raw.read(max_bytes + 1, decode_content=True)
+        if len(data) > max_bytes:
+            raise PermanentArrError("too_large", f"the image at {path} is over {max_bytes} bytes")
+        return data, resp.headers["Content-Type"].split(";")[0]
+
     def open_listing(self) -> requests.Response:
         """GET the whole library unread (stream=True), for parsing it item by item."""
         return self._call("GET", self.resource, timeout=max(self.timeout, 120), stream=True)

@@ -211,6 +211,10 @@ def merge_collection_leaves(live: list[dict]) -> dict:
             if best is None or at > best[0]:
                 chosen[key] = (at, index)
     merged: dict = {"_id": keep["_id"], "_rev": keep["_rev"], "instances": {}}
+    if keep.get("_attachments"):
+        # the winner's attachments (the poster) stay: stubs keep them without sending the bytes
+        merged["_attachments"] = {name: {"stub": True, "content_type": att.get("content_type")}
+                                  for name, att in keep["_attachments"].items()}
     for key in sorted(chosen, key=lambda k: k.count(".")):  # whole entries before their fields
         at, index = chosen[key]
         present, value = get_path(live[index], key)

@@ -449,10 +449,13 @@ class Worker:
             for name, role in ((settings.movies_buffer_db, "buffer"), (settings.series_buffer_db, "buffer"),
                                (settings.movies_db, "collection"), (settings.series_db, "collection"))]
         self.state = couch.db(settings.sidecar_db)
+        # every job runs in a thread of its own: `name`, `run()` until the stop event, and the
+        # `feed` (a ChangeFeed or None) that stop() closes and status() reports
+        self.jobs = [*self.pillows, *self.resolvers]
         self.threads: list[threading.Thread] = []
 
     def start(self) -> "Worker":
-        for p in self.pillows + self.resolvers:
+        for p in self.jobs:
             t = threading.Thread(target=p.run, name=p.name, daemon=True)
             t.start()
             self.threads.append(t)
@@ -465,7 +468,7 @@ class Worker:
         /readyz: each feed it follows, and whether it can (see ChangeFeed.status)."""
         feeds = {p.name: p.feed.status() if p.feed else {"following": False, "error": "not started yet",
                                                          "failing_since": None}
-                 for p in self.pillows + self.resolvers}
+                 for p in self.jobs if hasattr(p, "feed")}
         return {"_id": f"worker:{self.settings.worker_id}", "pid": os.getpid(), "at": now_iso(),
                 "at_ts": time.time(), "feeds": feeds}
 
@@ -483,14 +486,13 @@ class Worker:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
-        for p in self.pillows + self.resolvers:
-            if p.feed is not None:
-                p.feed.close()
+        feeds = [p.feed for p in self.jobs if getattr(p, "feed", None) is not None]
+        for feed in feeds:
+            feed.close()
         for t in self.threads:
             t.join(timeout)
-        for p in self.pillows + self.resolvers:
-            if p.feed is not None:
-                p.feed.join(timeout)
+        for feed in feeds:
+            feed.join(timeout)
         for p in self.pillows:
             p.processor.close()
 
