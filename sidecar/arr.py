@@ -309,7 +309,7 @@ class ServarrClient:
 
         Idempotent, so a retry or a takeover after a crash never adds twice: a title already
         there (found first, or "already added" on POST, or found after a POST timed out) is
-        success. A title present but unmonitored is set monitored (and searched for a download).
+        success, returned as it is (what the wish then does to it is sidecar.actions' job).
         `look_first=False` skips the existence check on a first attempt (one request instead of
         two); Radarr/Sonarr's own "already added" answer still catches a title that is there.
         """
@@ -317,7 +317,7 @@ class ServarrClient:
         if look_first:
             existing = self.find(external_id)
             if existing is not None:
-                return self._make_wanted(existing, item), False
+                return existing, False
         body = self.build_add_body(item)
         try:
             resp = self._call("POST", self.resource, json=body)
@@ -325,7 +325,7 @@ class ServarrClient:
             if self.exists_code in exc.code or "already been added" in exc.message:
                 existing = self.find(external_id)
                 if existing is not None:
-                    return self._make_wanted(existing, item), False
+                    return existing, False
             raise
         except TransientArrError as exc:
             # "it is there already" in every shape: a 409 from two adds racing, or an answer lost
@@ -350,16 +350,26 @@ class ServarrClient:
             return existing, True
         return created, True
 
-    def _make_wanted(self, existing: dict, item: dict) -> dict:
-        if existing.get("monitored"):
-            return existing
-        updated = dict(existing, monitored=True)
-        resource = self._json("PUT", f"{self.resource}/{existing['id']}", json=updated) or updated
-        if item.get("action") == "download":
-            self.search(existing["id"])
-        return resource
+    # --- changes to a title in the library (wish actions other than a first add)
+    def update(self, resource: dict) -> dict:
+        """PUT the whole resource back (`PUT /movie/{id}` / `/series/{id}`; 202 with the
+        resource, reference README §3/§4). Returns what Radarr/Sonarr answered."""
+        return self._json("PUT", f"{self.resource}/{resource['id']}", json=resource) or resource
 
-    def search(self, arr_id: int) -> None:
+    def delete(self, arr_id: int, delete_files: bool = False, exclude: bool = False) -> None:
+        """Remove a title from the library; with its files, and/or an import-list exclusion so
+        lists do not bring it back (the parameter names differ: Radarr addImportExclusion,
+        Sonarr addImportListExclusion — reference README §4). A 404 (already gone) is success."""
+        name = "addImportExclusion" if self.kind == "radarr" else "addImportListExclusion"
+        try:
+            self._call("DELETE", f"{self.resource}/{arr_id}",
+                       params={"deleteFiles": str(delete_files).lower(), name: str(exclude).lower()})
+        except PermanentArrError as exc:
+            if exc.status != 404:
+                raise
+
+    def search(self, arr_id: int, seasons: list[int] | None = None) -> None:
+        """Start a search (a command, answered 201 and run by Radarr/Sonarr in the background)."""
         raise NotImplementedError
 
 
@@ -384,7 +394,7 @@ class RadarrClient(ServarrClient):
             body["year"] = item["year"]
         return body
 
-    def search(self, arr_id: int) -> None:
+    def search(self, arr_id: int, seasons: list[int] | None = None) -> None:
         self._json("POST", "command", json={"name": "MoviesSearch", "movieIds": [arr_id]})
 
 
@@ -421,8 +431,12 @@ class SonarrClient(ServarrClient):
             body["addOptions"]["monitor"] = opts.get("monitor", "all")
         return body
 
-    def search(self, arr_id: int) -> None:
-        self._json("POST", "command", json={"name": "SeriesSearch", "seriesId": arr_id})
+    def search(self, arr_id: int, seasons: list[int] | None = None) -> None:
+        """SeriesSearch (missing episodes of monitored seasons), or one SeasonSearch per asked season."""
+        if not seasons:
+            self._json("POST", "command", json={"name": "SeriesSearch", "seriesId": arr_id})
+        for number in seasons or ():
+            self._json("POST", "command", json={"name": "SeasonSearch", "seriesId": arr_id, "seasonNumber": number})
 
 
 def client_for(instance: ArrInstance, timeout: float = 10.0) -> ServarrClient:

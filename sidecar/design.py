@@ -4,7 +4,8 @@ to the databases they belong to.
 Folder = object, file name = property (".js" stripped), so couch/_design/buffer/views/pending/map.js
 becomes {"views": {"pending": {"map": "..."}}} in `_design/buffer`. Each design doc goes to both
 databases of its role, with two settings added per database: `kind` (movie|series) and
-`sidecar_role`, which the JS functions read as `this.kind` / `this.sidecar_role`.
+`sidecar_role`, which the JS functions read as `this.kind` / `this.sidecar_role`. The sidecar's
+own database gets `_design/state`, the lookups database (title searches) `_design/lookups`.
 """
 from __future__ import annotations
 
@@ -37,13 +38,14 @@ def targets(settings: Settings) -> list[tuple[str, str, str]]:
         (settings.movies_db, "collection", "movie"),
         (settings.series_db, "collection", "series"),
         (settings.sidecar_db, "state", "state"),
+        (settings.lookups_db, "lookups", "lookups"),
     ]
 
 
 def build_design_doc(name: str, kind: str, settings: Settings, design_dir: Path = DESIGN_DIR) -> dict:
     doc = build_tree(design_dir / name)
     doc.update({"_id": f"_design/{name}", "language": "javascript", "kind": kind,
-                "sidecar_role": settings.sidecar_role})
+                "sidecar_role": settings.sidecar_role, "remove_role": settings.remove_role})
     return doc
 
 

@@ -32,11 +32,14 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from . import metrics
+from .actions import Outcome, act
 from .arr import ArrError, PermanentArrError, ServarrClient, TransientArrError, client_for
 from .collection import apply_changes, facts_from_resource, iso, merge, now_iso, parse_iso, requested_from
 from .config import Settings
 from .couch import Couch, CouchError, CouchUnavailable, Database
+from .downloads import download_pollers
 from .feeds import ChangeFeed, Checkpoint
+from .lookups import LookupPillow
 from .resolver import ConflictPillow, Resolver
 
 log = logging.getLogger(__name__)
@@ -143,7 +146,7 @@ class BufferProcessor:
             self.needs_full_scan = True
             return 0
         for doc in claimed:
-            self._running[self.pool.submit(self._add, doc)] = doc
+            self._running[self.pool.submit(self._act, doc)] = doc
         return len(claimed)
 
     def _record_due(self) -> bool:
@@ -224,8 +227,8 @@ class BufferProcessor:
         except (CouchUnavailable, CouchError) as exc:
             log.info("could not hand back %s (%s); it is taken over when its claim is stale", claim["_id"], exc)
 
-    def _add(self, doc: dict) -> tuple[str, dict | None, ArrError | None]:
-        """Runs in the pool: (instance name, resource, error)."""
+    def _act(self, doc: dict) -> tuple[str, Outcome | None, ArrError | None]:
+        """Runs in the pool: the wish's action (sidecar.actions) → (instance name, outcome, error)."""
         name = doc.get("instance") or None
         instance = self.settings.instance(self.arr_kind, name)
         if instance is None:
@@ -239,29 +242,29 @@ class BufferProcessor:
         try:
             # a first attempt needs no existence check (POST's "already added" covers it); after
             # a retry or a crash the title may have landed, so look first
-            resource, created = client.add(doc, look_first=int(doc.get("attempts") or 0) > 1)
+            outcome = act(client, doc, look_first=int(doc.get("attempts") or 0) > 1)
         except ArrError as exc:
             metrics.ARR_ADDS.labels(self.arr_kind, "permanent_error" if not exc.transient else "transient_error").inc()
             return instance.name, None, exc
         finally:
             metrics.ARR_ADD_SECONDS.labels(self.arr_kind).observe(time.perf_counter() - t0)
-        metrics.ARR_ADDS.labels(self.arr_kind, "created" if created else "existing").inc()
-        log.info("%s %s in %s:%s (id %s)", "added" if created else "found", doc["_id"], self.arr_kind,
-                 instance.name, resource.get("id"))
+        metrics.ARR_ADDS.labels(self.arr_kind, outcome.what).inc()
+        log.info("%s %s in %s:%s (id %s)", outcome.what, doc["_id"], self.arr_kind, instance.name,
+                 (outcome.resource or {}).get("id"))
         crash_point("after_add")
-        return instance.name, resource, None
+        return instance.name, outcome, None
 
     def _finish(self, done: dict[cf.Future, dict]) -> None:
         """Record what finished together with one _bulk_docs per database."""
         moves, failures = [], []
         for fut, doc in done.items():
             try:
-                instance, resource, error = fut.result()
+                instance, outcome, error = fut.result()
             except Exception as exc:  # a bug must not strand the item in `processing`
-                log.exception("unexpected error adding %s", doc["_id"])
-                instance, resource, error = "", None, TransientArrError("internal", f"{type(exc).__name__}")
+                log.exception("unexpected error working on %s", doc["_id"])
+                instance, outcome, error = "", None, TransientArrError("internal", f"{type(exc).__name__}")
             if error is None:
-                moves.append((doc, instance, resource))
+                moves.append((doc, instance, outcome))
             else:
                 failures.append((doc, error))
         # each recorded on its own: a failure of one leaves the other's items to a later pass only
@@ -275,14 +278,17 @@ class BufferProcessor:
                 log.warning("could not record results in CouchDB (%s); items stay claimed for a later pass", exc)
                 self.needs_full_scan = True
 
-    def _move(self, moves: list[tuple[dict, str, dict]]) -> None:
-        def change_for(doc, instance, resource):
-            got = facts_from_resource(self.kind, resource)
-            return lambda existing: merge(existing, self.kind, int(doc[self.id_field]), "worker",
-                                          facts=got["facts"], instance=instance, entry=got["entry"],
-                                          set_fields={"requested": requested_from(doc)})
+    def _move(self, moves: list[tuple[dict, str, Outcome]]) -> None:
+        def change_for(doc, instance, outcome):
+            ext, requested = int(doc[self.id_field]), {"requested": requested_from(doc)}
+            if outcome.removed:  # gone from that instance: the doc, if any, becomes its tombstone
+                return lambda existing: existing and merge(existing, self.kind, ext, "worker",
+                                                           remove_instance=instance, set_fields=requested)
+            got = facts_from_resource(self.kind, outcome.resource)
+            return lambda existing: merge(existing, self.kind, ext, "worker", facts=got["facts"], instance=instance,
+                                          entry=got["entry"], set_fields=requested)
 
-        outcome = apply_changes(self.collection, {doc["_id"]: change_for(doc, i, r) for doc, i, r in moves})
+        outcome = apply_changes(self.collection, {doc["_id"]: change_for(doc, i, o) for doc, i, o in moves})
         crash_point("after_collection_write")
         deletes, refused = [], []
         for doc, _, _ in moves:
@@ -452,6 +458,8 @@ class Worker:
         # every job runs in a thread of its own: `name`, `run()` until the stop event, and the
         # `feed` (a ChangeFeed or None) that stop() closes and status() reports
         self.jobs = [*self.pillows, *self.resolvers]
+        self.jobs.extend(download_pollers(settings, couch, self.stop_event))  # download progress (downloads.py)
+        self.jobs.append(LookupPillow(settings, couch, self.stop_event))  # title searches (lookups db)
         self.threads: list[threading.Thread] = []
 
     def start(self) -> "Worker":

@@ -153,13 +153,15 @@ def test_a_409_from_two_racing_adds_is_success_after_a_look_up(settings, couch, 
         if method == "GET" and path == "/api/v3/movie":
             found = stored.get(int(query["tmdbId"][0]))
             return jsonb(200, [found] if found else [])
+        if method == "POST" and path == "/api/v3/command":  # the wish's search, on the title found
+            return jsonb(201, {"id": 1, "name": body["name"], "status": "queued"})
         return jsonb(404, {"message": "NotFound"})
     side = far_side(answer)
     start_worker(radarr=radarr_at(settings, side.url).radarr)
     couch.db(settings.movies_buffer_db).put(movie_request(672))
     doc = wait_for(lambda: couch.db(settings.movies_db).get("tmdb:672"), timeout=15, message="moved")
     assert doc["radarrId"] == 7
-    assert [r[0] for r in side.seen].count("POST") == 1
+    assert [(m, p) for m, p, _, _ in side.seen].count(("POST", "/api/v3/movie")) == 1
 
 
 def test_an_add_whose_answer_is_lost_is_found_after(settings, couch, fake_radarr, start_worker):

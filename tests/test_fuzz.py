@@ -62,8 +62,10 @@ MISSING = object()
 INT_MAX = 2**31 - 1  # Radarr/Sonarr ids and profile ids are Int32
 SIDECAR_FIELDS = ("state", "attempts", "last_error", "next_attempt_at", "claimed_by", "claimed_at")
 STATES = ("new", "processing", "retry", "failed")
-MOVIE_OPTIONS = ("qualityProfileId", "rootFolderPath", "minimumAvailability", "tags")
-SERIES_OPTIONS = ("qualityProfileId", "rootFolderPath", "seasons", "monitor", "seriesType", "tags")
+MOVIE_OPTIONS = ("qualityProfileId", "rootFolderPath", "minimumAvailability", "tags", "deleteFiles", "addImportExclusion")
+SERIES_OPTIONS = ("qualityProfileId", "rootFolderPath", "seasons", "monitor", "seriesType", "tags", "deleteFiles",
+                  "addImportExclusion")
+ACTIONS = ("download", "monitor", "search", "unmonitor", "remove")
 AVAILABILITY = ("announced", "inCinemas", "released")
 MONITOR = ("all", "future", "missing", "existing", "firstSeason", "lastSeason", "pilot", "recent", "none")
 SERIES_TYPES = ("standard", "daily", "anime")  # Sonarr's SeriesTypes
@@ -167,8 +169,10 @@ def oracle(doc: dict, kind: str, *, sidecar: bool = True, old: dict | None = Non
     year = doc.get("year", MISSING)
     if year is not MISSING and year is not None and not whole(year, 1870, 2200):
         out.append(("year",))
-    if doc.get("action", MISSING) not in ("download", "monitor"):
+    if doc.get("action", MISSING) not in ACTIONS:
         out.append(("action",))
+    elif doc["action"] == "remove" and not sidecar:
+        out.append(("collection-admin",))  # the fuzzed frontend user has no removal role
     if not is_time(doc.get("requested_at", MISSING)):
         out.append(("requested_at",))
     by = doc.get("requested_by", MISSING)
@@ -200,6 +204,9 @@ def oracle(doc: dict, kind: str, *, sidecar: bool = True, old: dict | None = Non
                 elif k == "monitor" and v not in MONITOR:
                     out.append((name,))
                 elif k == "seriesType" and v not in SERIES_TYPES:
+                    out.append((name,))
+                elif k in ("deleteFiles", "addImportExclusion") and (doc.get("action") != "remove"
+                                                                     or not isinstance(v, bool)):
                     out.append((name,))
 
     # --- sidecar fields: their shape (the contract names the states, attempts is a count,

@@ -52,7 +52,11 @@ function (newDoc, oldDoc, userCtx, secObj) {
   if (typeof newDoc.title !== 'string' || !newDoc.title.trim()) forbid('title must be a non-empty string');
   if (len(newDoc.title) > 500) forbid('title is longer than 500 characters');
   if (newDoc.year !== undefined && newDoc.year !== null && !(isPosInt(newDoc.year) && newDoc.year >= 1870 && newDoc.year <= 2200)) forbid('year must be a whole number between 1870 and 2200');
-  if (newDoc.action !== 'download' && newDoc.action !== 'monitor') forbid('action must be "download" (add and search now) or "monitor" (add monitored, no search)');
+  var ACTIONS = ['download', 'monitor', 'search', 'unmonitor', 'remove'];
+  if (ACTIONS.indexOf(newDoc.action) === -1) forbid('action must be "download" (add and search now), "monitor" (add monitored, no search), "search" (search again), "unmonitor" or "remove"');
+  if (newDoc.action === 'remove' && !isSidecar && roles.indexOf(this.remove_role || 'collection-admin') === -1) {
+    forbid('removing a title from Radarr/Sonarr needs the role "' + (this.remove_role || 'collection-admin') + '"; ask the household\'s admin');
+  }
   if (!isTime(newDoc.requested_at)) forbid('requested_at must be an ISO 8601 time such as 2026-01-31T20:15:00Z');
   if (newDoc.requested_by !== undefined && (typeof newDoc.requested_by !== 'string' || len(newDoc.requested_by) > 200)) forbid('requested_by must be a string of at most 200 characters');
   if (newDoc.instance !== undefined && !(typeof newDoc.instance === 'string' && /^[A-Za-z0-9_-]{1,50}$/.test(newDoc.instance))) forbid('instance must be an instance name such as "default" or "4k"');
@@ -61,8 +65,8 @@ function (newDoc, oldDoc, userCtx, secObj) {
     var o = newDoc.options;
     if (!isObject(o)) forbid('options must be an object');
     var allowed = newDoc.type === 'movie'
-      ? ['qualityProfileId', 'rootFolderPath', 'minimumAvailability', 'tags']
-      : ['qualityProfileId', 'rootFolderPath', 'seasons', 'monitor', 'seriesType', 'tags'];
+      ? ['qualityProfileId', 'rootFolderPath', 'minimumAvailability', 'tags', 'deleteFiles', 'addImportExclusion']
+      : ['qualityProfileId', 'rootFolderPath', 'seasons', 'monitor', 'seriesType', 'tags', 'deleteFiles', 'addImportExclusion'];
     for (var k in o) {
       if (allowed.indexOf(k) === -1) forbid('options.' + k + ' is not a known option for a ' + newDoc.type + ' (known: ' + allowed.join(', ') + ')');
     }
@@ -73,6 +77,12 @@ function (newDoc, oldDoc, userCtx, secObj) {
     if (o.seasons !== undefined && !(Array.isArray(o.seasons) && o.seasons.every(isNonNegInt))) forbid('options.seasons must be a list of season numbers such as [1, 2]');
     if (o.monitor !== undefined && ['all', 'future', 'missing', 'existing', 'firstSeason', 'lastSeason', 'pilot', 'recent', 'none'].indexOf(o.monitor) === -1) forbid('options.monitor must be one of all, future, missing, existing, firstSeason, lastSeason, pilot, recent, none');
     if (o.seriesType !== undefined && ['standard', 'daily', 'anime'].indexOf(o.seriesType) === -1) forbid('options.seriesType must be "standard", "daily" or "anime"');
+    var removal = ['deleteFiles', 'addImportExclusion'];
+    for (var r = 0; r < removal.length; r++) {
+      if (o[removal[r]] === undefined) continue;
+      if (newDoc.action !== 'remove') forbid('options.' + removal[r] + ' goes with action "remove" only');
+      if (typeof o[removal[r]] !== 'boolean') forbid('options.' + removal[r] + ' must be true or false');
+    }
   }
 
   // --- what the sidecar owns
