@@ -23,3 +23,8 @@ CONFLICTS_RESOLVED = Counter("sidecar_conflicts_resolved_total",
 CLAIMS_WITHOUT_QUORUM = Counter("sidecar_claims_without_quorum_total",
                                 "Claims CouchDB stored on fewer copies than its write quorum (202): not acted on",
                                 ["db"])
+LOOKUPS = Counter("sidecar_lookups_total", "Title searches (lookups db) worked off, by kind and outcome "
+                  "(answered, failed)", ["kind", "outcome"])
+LOOKUP_SECONDS = Histogram("sidecar_lookup_seconds", "Claim to answer written, per lookup (Radarr/Sonarr's "
+                           "search included)", ["kind"])
+LOOKUPS_CLEANED = Counter("sidecar_lookups_cleaned_total", "Answered/failed lookups older than LOOKUP_TTL deleted")
