@@ -16,6 +16,8 @@ from .couch import CouchError, CouchUnavailable, Database
 
 log = logging.getLogger(__name__)
 
+LOUD_AFTER = 30.0  # seconds a feed may fail quietly (a CouchDB restart) before it is logged as an error
+
 
 # what a since value may look like: pouchdb-server's integer seq, CouchDB 3's opaque
 # "<number>-<base64url>" (CouchDB docs, /db/_changes: "since"), or "now"
@@ -104,7 +106,7 @@ class ChangeFeed(threading.Thread):
         metrics.FEED_UP.labels(self.db.name).set(0)
         if self.connected.is_set() or self.failing_since is None:
             self.failing_since, self._reported = time.time(), False
-        elif time.time() - self.failing_since > 30 and not self._reported:
+        elif time.time() - self.failing_since > LOUD_AFTER and not self._reported:
             log.error("cannot follow %s for %d s: %s", self.db.name, time.time() - self.failing_since, self.error)
             self._reported = True
 

@@ -57,8 +57,39 @@ def readyz():
             client.session.close()
     if checks.get("couchdb") == "ok":
         checks.update(_worker_feeds(couch, settings))
+        if settings.cors_origins:
+            checks["cors"] = _cors_check(couch, settings.cors_origins)
     ready = all(v == "ok" for v in checks.values())
     return jsonify(ready=ready, checks=checks), (200 if ready else 503)
+
+
+def _cors_check(couch, origins: tuple[str, ...]) -> str:
+    """Whether CouchDB lets the browser origins in CORS_ORIGINS replicate: CORS on, each origin
+    (or "*") in cors/origins, credentials allowed. CouchDB 3 keeps it under /_node/_local/_config
+    (server admins only), pouchdb-server under /_config. A sidecar user that may not read the
+    config is not a failure: the check says it could not look."""
+    config = None
+    for path in ("_node/_local/_config", "_config"):
+        resp = couch.request("GET", path)
+        if resp.status_code == 200:
+            config = resp.json()
+            break
+        if resp.status_code in (401, 403):
+            return "ok"  # not an admin: nothing to check with (docs/frontend.md says how to set it)
+    if not isinstance(config, dict):
+        return "ok"
+    enabled = str((config.get("chttpd") or {}).get("enable_cors") or (config.get("httpd") or {}).get("enable_cors"))
+    cors = config.get("cors") or {}
+    allowed = {o.strip().rstrip("/") for o in str(cors.get("origins") or "").split(",") if o.strip()}
+    problems = []
+    if enabled.lower() != "true":
+        problems.append("CORS is off in CouchDB (chttpd/enable_cors)")
+    missing = [o for o in origins if "*" not in allowed and o.rstrip("/") not in allowed]
+    if missing:
+        problems.append(f"CouchDB's cors/origins does not allow {', '.join(missing)}")
+    if str(cors.get("credentials", "")).lower() != "true":
+        problems.append("cors/credentials is not true (a signed-in page cannot sync)")
+    return "; ".join(problems) + " — see docs/frontend.md, CORS" if problems else "ok"
 
 
 WORKER_REPORT_FRESH = 60.0  # seconds: a worker whose last report is older is gone, not broken

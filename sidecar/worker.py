@@ -480,9 +480,9 @@ class Worker:
         return {"_id": f"worker:{self.settings.worker_id}", "pid": os.getpid(), "at": now_iso(),
                 "at_ts": time.time(), "feeds": feeds}
 
-    def _report_forever(self, every: float = REPORT_EVERY) -> None:
+    def _report_forever(self) -> None:
         rev = None
-        while not self.stop_event.wait(min(every, 2.0) if rev is None else every):
+        while not self.stop_event.wait(min(REPORT_EVERY, 2.0) if rev is None else REPORT_EVERY):
             doc = self.status()
             try:
                 current = self.state.get(doc["_id"])

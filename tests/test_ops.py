@@ -15,7 +15,7 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import RECONCILE_AUTH as TOKEN, WEBHOOK_AUTH as AUTH, Sidecar, ROOT, free_port, movie_request, series_request, wait_for
+from tests.conftest import RECONCILE_AUTH as TOKEN, WEBHOOK_AUTH as AUTH, Sidecar, ROOT, free_port, movie_request, replace, series_request, wait_for
 
 
 
@@ -353,3 +353,10 @@ def test_setup_env_interactive_asks_checks_and_keeps_other_lines(setup_env_run, 
     assert written["RADARR_API_KEY"] == fake_radarr.api_key and written["SONARR_URL"] == ""
     assert written["WEBHOOK_USER"] == "hooks" and written["TZ"] == "Europe/Berlin"
     assert stat.S_IMODE(run.env_file.stat().st_mode) == 0o600
+
+
+def test_readyz_names_cors_origins_couchdb_does_not_allow(settings, sidecar, couch):
+    """CORS_ORIGINS set for the page, CouchDB's own CORS list without it: /readyz says which."""
+    s = replace(settings, cors_origins=("http://not-allowed.example:8000",))
+    body = requests.get(f"{sidecar(s).url}/readyz", timeout=10).json()
+    assert "http://not-allowed.example:8000" in body["checks"]["cors"] and body["ready"] is False
