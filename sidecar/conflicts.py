@@ -114,8 +114,10 @@ def ended_wish(tombstone: dict, parents: dict[str, dict]) -> tuple[str, str | No
     return how, None
 
 
-def _in_flight(leaf: dict, now: datetime, claim_timeout: float) -> bool:
-    if leaf.get("state") != "processing":
+def _in_flight(leaf: dict, now: datetime, claim_timeout: float, idle: str | None = None) -> bool:
+    """A claim younger than claim_timeout, unless it is `idle`'s (a worker that knows it is not
+    working on the doc: its claim was handed back, or it restarted)."""
+    if leaf.get("state") != "processing" or (idle is not None and leaf.get("claimed_by") == idle):
         return False
     claimed = parse_iso(leaf.get("claimed_at"))
     return claimed is not None and claimed > now - timedelta(seconds=claim_timeout)
@@ -133,12 +135,13 @@ def _request(leaf: dict) -> dict:
 
 
 def resolve_buffer(leaves: list[dict], parents: dict[str, dict], now: datetime,
-                   claim_timeout: float) -> Resolution:
+                   claim_timeout: float, idle: str | None = None) -> Resolution:
     """Settle a wish's leaves (see the module docstring for the policy).
 
     leaves: every leaf, live and deleted (open_revs=all, revs=true); parents: revision → body of
     the ancestors of bare tombstones that could still be read; now: aware UTC time (only used to
-    tell a claim in flight from a stale one, never written); claim_timeout: seconds."""
+    tell a claim in flight from a stale one, never written); claim_timeout: seconds; idle: the
+    id of the worker asking, which is working on none of this doc's claims."""
     ordered = winner_order(leaves)
     live = [leaf for leaf in ordered if not leaf.get("_deleted")]
     dead = [leaf for leaf in ordered if leaf.get("_deleted")]
@@ -163,12 +166,12 @@ def resolve_buffer(leaves: list[dict], parents: dict[str, dict], now: datetime,
         elif "moved" in hows:
             res.writes.append(_tombstone(leaf, ended="moved", requested_at=leaf.get("requested_at")))
             res.outcome = "moved"
-        elif _in_flight(leaf, now, claim_timeout):
+        elif _in_flight(leaf, now, claim_timeout, idle):
             waiting = True  # the add may have happened: the worker's next write settles it
         else:
             res.writes.append(_tombstone(leaf, ended="withdrawn", requested_at=leaf.get("requested_at")))
             res.outcome = "withdrawn"
-    if waiting or (len(survivors) > 1 and any(_in_flight(leaf, now, claim_timeout) for leaf in survivors)):
+    if waiting or (len(survivors) > 1 and any(_in_flight(leaf, now, claim_timeout, idle) for leaf in survivors)):
         res.outcome = "waiting" if not res.writes else res.outcome
         return res
     if len(survivors) == 1:

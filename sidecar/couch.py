@@ -211,16 +211,6 @@ class Database:
         _raise_for(resp)
         return [row["ok"] for row in resp.json() if isinstance(row, dict) and "ok" in row]
 
-    def leaf_revs(self, ids: Iterable[str]) -> dict[str, list[str]]:
-        """{id: [rev of every leaf, live and deleted]} for existing docs, in one request
-        (`_changes?filter=_doc_ids&style=all_docs`)."""
-        ids = list(ids)
-        if not ids:
-            return {}
-        body = self.couch.json("POST", self._p("_changes"), params={"filter": "_doc_ids", "style": "all_docs"},
-                               json={"doc_ids": ids}, headers={"Accept-Encoding": "identity"})
-        return {row["id"]: [c["rev"] for c in row.get("changes", [])] for row in body.get("results", [])}
-
     def docs_by_id(self, ids: Iterable[str]) -> dict[str, dict]:
         """Existing (not deleted) docs for these ids."""
         out = {}

@@ -32,8 +32,9 @@ class Resolver:
     def __init__(self, db: Database, role: str, claim_timeout: float):
         self.db, self.role, self.claim_timeout = db, role, claim_timeout
 
-    def decide(self, doc_id: str) -> Resolution:
-        """Read every leaf and return what would settle them (nothing is written).
+    def decide(self, doc_id: str, idle: str | None = None) -> Resolution:
+        """Read every leaf and return what would settle them (nothing is written). idle: the
+        asking worker's id when it works on none of the doc's claims (see resolve_buffer).
         Raises CouchUnavailable / CouchError."""
         leaves = self.db.leaves(doc_id)
         if self.role == "collection":
@@ -45,14 +46,14 @@ class Resolver:
             if wanted:
                 # the server answers {"missing": rev} for what it no longer keeps (or never had)
                 parents = {d["_rev"]: d for d in self.db.revisions(doc_id, wanted) if not d.get("_deleted")}
-        return resolve_buffer(leaves, parents, datetime.now(timezone.utc), self.claim_timeout)
+        return resolve_buffer(leaves, parents, datetime.now(timezone.utc), self.claim_timeout, idle)
 
-    def settle(self, doc_id: str) -> Resolution:
+    def settle(self, doc_id: str, idle: str | None = None) -> Resolution:
         """Decide and write until the doc is settled (or `ATTEMPTS` conflicts in a row).
         Returns the last decision: `live` is the doc a worker may claim when nothing was
         written. Raises CouchUnavailable / CouchError (other than 409)."""
         for _ in range(ATTEMPTS):
-            res = self.decide(doc_id)
+            res = self.decide(doc_id, idle)
             if not res.writes:
                 return res
             try:

@@ -171,15 +171,25 @@ class BufferProcessor:
     def _settled(self, docs: list[dict], now: datetime) -> list[dict]:
         """The docs that are safe to claim: those with one leaf as they are; a doc with several
         leaves (a replication conflict, or a moved wish's tombstone beside an offline edit) only
-        as the resolver leaves it, if it writes nothing and the doc is still ours to take."""
-        leaves = self.buffer.leaf_revs(d["_id"] for d in docs)
+        as the resolver leaves it, if it writes nothing and the doc is still ours to take.
+
+        A first revision without `_conflicts` (read with conflicts=true) has no other leaf: no
+        tombstone can be its sibling (a wish made again after a tombstone is written on it, so
+        its position is > 1). That is every new wish, so the common case costs no request.
+        Others are read with `open_revs=all`, which a cluster answers from a read quorum: one
+        copy's `_changes` may not know yet of a claim the other copies took (bench/cluster.py)."""
         ready = []
         for doc in docs:
-            revs = leaves.get(doc["_id"])
-            if not revs:
-                continue  # gone meanwhile
-            if len(revs) > 1:
-                live = self.resolver.settle(doc["_id"]).live
+            if not doc["_rev"].startswith("1-") or doc.get("_conflicts"):
+                leaves = self.buffer.leaves(doc["_id"])
+                if len(leaves) == 1 and not leaves[0].get("_deleted"):
+                    fresh = {k: v for k, v in leaves[0].items() if k != "_revisions"}
+                    if self.claimable(fresh, now):
+                        ready.append(fresh)
+                    continue
+                # nothing of this doc is in our pipeline (offer() skipped those): our own claims
+                # on it are orphans, not work in flight
+                live = self.resolver.settle(doc["_id"], idle=self.worker_id).live
                 if live is None or not self.claimable(live, now):
                     continue  # settled by a write (the feed brings the result), or a claim is in flight
                 doc = {k: v for k, v in live.items() if k != "_revisions"}
@@ -189,7 +199,7 @@ class BufferProcessor:
     def _claim(self, docs: list[dict], now: datetime) -> list[dict]:
         updates = []
         for doc in self._settled(docs, now):
-            d = dict(doc)
+            d = {k: v for k, v in doc.items() if k not in ("_conflicts", "_revisions")}
             if d.get("state") == "processing":
                 if d.get("claimed_by") == self.worker_id:
                     log.info("resuming own unfinished claim %s (from %s)", d["_id"], d.get("claimed_at"))
@@ -354,8 +364,8 @@ class BufferProcessor:
         return docs
 
     def _view_docs(self, view: str, start, end) -> list[dict]:
-        rows = self.buffer.view("buffer", view, reduce=False, include_docs=True, startkey=start, endkey=end,
-                                limit=self.settings.batch_size * 10)["rows"]
+        rows = self.buffer.view("buffer", view, reduce=False, include_docs=True, conflicts=True, startkey=start,
+                                endkey=end, limit=self.settings.batch_size * 10)["rows"]
         return [r["doc"] for r in rows if r.get("doc")]
 
     def close(self) -> None:
@@ -378,7 +388,7 @@ class BufferPillow:
 
     def run(self) -> None:
         since = self._until_ready(self.checkpoint.load)
-        self.feed = ChangeFeed(self.buffer, since, self.queue, self.stop, filter="buffer/pending")
+        self.feed = ChangeFeed(self.buffer, since, self.queue, self.stop, filter="buffer/pending", conflicts="true")
         self.feed.start()
         # the catch-up joins the pipeline like feed changes do, so it holds up nothing either
         self.processor.offer(self._until_ready(lambda: self.processor.due_docs(include_new=True)) or [])
