@@ -108,6 +108,14 @@ class Couch:
     def db(self, name: str) -> "Database":
         return Database(self, name)
 
+    def is_couchdb(self) -> bool:
+        """True for Apache CouchDB (its root says {"couchdb": "Welcome"}), False for the local
+        pouchdb-server (the development server, whose differences the callers work around).
+        Raises CouchUnavailable / CouchError."""
+        if getattr(self, "_is_couchdb", None) is None:
+            self._is_couchdb = "couchdb" in self.json("GET", "/")
+        return self._is_couchdb
+
 
 class Database:
     def __init__(self, couch: Couch, name: str):
@@ -234,24 +242,30 @@ class Database:
 
     def follow(self, since: str | int | None = None, filter: str | None = None, heartbeat_ms: int = 5000,
                include_docs: bool = True, timeout: float | None = None,
-               on_open: Callable[[requests.Response], None] | None = None, **extra: str) -> Iterator[dict | None]:
+               on_open: Callable[[requests.Response], None] | None = None, selector: dict | None = None,
+               **extra: str) -> Iterator[dict | None]:
         """Continuous _changes: yields each change dict, and None on every heartbeat so the
         caller gets a regular chance to do timed work. Ends (returns) when the server closes
         the feed; raises CouchUnavailable when it cannot be reached. `on_open` gets the open
         response, so another thread can close it to end the feed at once. `extra`: more
-        _changes parameters as CouchDB takes them (style=all_docs, conflicts=true...)."""
+        _changes parameters as CouchDB takes them (style=all_docs, conflicts=true...). `selector`:
+        a Mango selector for CouchDB's built-in `_selector` filter, sent in a POST body (CouchDB
+        docs, /db/_changes; it runs without JavaScript — pouchdb-server crashes on it)."""
         params: dict[str, Any] = {"feed": "continuous", "heartbeat": heartbeat_ms,
                                   "include_docs": json.dumps(include_docs)}
         if since is not None:
             params["since"] = since
         if filter:
             params["filter"] = filter
+        if selector is not None:
+            params["filter"] = "_selector"
         params.update(extra)
         # the read timeout must outlast a heartbeat interval
         read_timeout = timeout or max(heartbeat_ms / 1000 * 3, 10)
         try:
-            resp = self.couch.session.get(
-                f"{self.couch.url}/{self._p('_changes')}", params=params, stream=True,
+            resp = self.couch.session.request(
+                "POST" if selector is not None else "GET", f"{self.couch.url}/{self._p('_changes')}", params=params,
+                json={"selector": selector} if selector is not None else None, stream=True,
                 headers={"Accept-Encoding": "identity"}, timeout=(5, read_timeout))
         except requests.RequestException as exc:
             raise CouchUnavailable(f"CouchDB feed {self.name}: {type(exc).__name__}") from None
