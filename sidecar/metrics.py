@@ -28,3 +28,11 @@ LOOKUPS = Counter("sidecar_lookups_total", "Title searches (lookups db) worked o
 LOOKUP_SECONDS = Histogram("sidecar_lookup_seconds", "Claim to answer written, per lookup (Radarr/Sonarr's "
                            "search included)", ["kind"])
 LOOKUPS_CLEANED = Counter("sidecar_lookups_cleaned_total", "Answered/failed lookups older than LOOKUP_TTL deleted")
+DOWNLOAD_POLLS = Counter("sidecar_download_polls_total",
+                         "Reads of a Radarr/Sonarr download queue while titles are grabbed, by outcome (ok, error)",
+                         ["arr", "instance", "outcome"])
+DOWNLOAD_WRITES = Counter("sidecar_download_writes_total",
+                          "Collection docs whose `download` was written (progress) or taken off (removed)",
+                          ["db", "what"])
+DOWNLOAD_SKIPPED = Counter("sidecar_download_skipped_total",
+                           "Download updates not written because they did not move by a visible step", ["db"])
