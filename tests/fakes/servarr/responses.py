@@ -14,13 +14,17 @@ PROBLEM_CT = "application/problem+json; charset=utf-8"
 
 
 class _Resp:
-    """An answer: status, body, content type, extra headers; ``partial``: chunked and cut off."""
+    """An answer: status, body, content type, extra headers; ``partial``: chunked and cut off;
+    ``stream``: chunked, each piece sent as it is made (how ASP.NET writes a large list: the
+    first bytes leave before the last item is serialized)."""
 
-    __slots__ = ("status", "body", "ctype", "headers", "partial")
+    __slots__ = ("status", "body", "ctype", "headers", "partial", "stream")
 
     def __init__(self, status: int, body: bytes = b"", ctype: str | None = None,
-                 headers: Iterable[tuple[str, str]] = (), partial: bytes | None = None):
+                 headers: Iterable[tuple[str, str]] = (), partial: bytes | None = None,
+                 stream: Iterable[bytes] | None = None):
         self.status, self.body, self.ctype, self.headers, self.partial = status, body, ctype, list(headers), partial
+        self.stream = stream
 
 
 class _Abort(Exception):

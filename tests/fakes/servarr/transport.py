@@ -112,6 +112,14 @@ class TransportMixin:
                 h.wfile.flush()
                 h.close_connection = True
                 return
+            if resp.stream is not None:
+                h.send_header("Transfer-Encoding", "chunked")
+                h.end_headers()
+                for piece in resp.stream:
+                    if piece and h.command != "HEAD":
+                        h.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                h.wfile.write(b"0\r\n\r\n")
+                return
             h.send_header("Content-Length", str(len(resp.body)))
             h.end_headers()
             if resp.body and h.command != "HEAD":
