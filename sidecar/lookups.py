@@ -225,8 +225,8 @@ class LookupPillow:
         client = self.clients.get(kind)
         if client is None:
             arr = ARR[kind]
-            return None, PermanentArrError("not_configured", f"no {arr.capitalize()} is configured ({arr.upper()}_URL), "
-                                                             f"so {kind} titles cannot be searched")
+            return None, PermanentArrError("not_configured", f"no {arr.capitalize()} is configured "
+                                           f"({arr.upper()}_URL), so {kind} titles cannot be searched")
         tries = len(RETRY_DELAYS) + 1
         for attempt in range(tries):
             try:
