@@ -6,8 +6,14 @@ same facts twice change nothing) and derives `status` from facts instead of stor
 late event cannot undo a later state (a Grab after a Download still reads "downloaded").
 
 Per instance (several Radarr/Sonarr may hold the same title) the doc keeps
-`instances[name] = {id, monitored, hasFile, statistics?}`; the top-level `radarrId`/`sonarrId`,
-`instance`, `monitored` and `hasFile` summarise them.
+`instances[name] = {id, monitored, hasFile, sizeOnDisk?, file?, statistics?, seasons?}`; the
+top-level `radarrId`/`sonarrId`, `instance`, `monitored`, `hasFile`, `file`, `statistics` and
+`seasons` summarise them.
+
+Display facts (overview, runtime, genres, ratings, dates, images... see docs/data-model.md) are
+title-level facts like `title`. A full API resource (the worker's add answer, a webhook's look-up,
+the reconcile listing) is *complete*: a fact it no longer has is removed (`None` in the facts). A
+webhook payload is not: it sets what it carries and leaves the rest alone.
 """
 from __future__ import annotations
 
@@ -18,9 +24,20 @@ from .couch import Database
 
 # fields whose change alone is not news (so merge stays idempotent)
 _BOOKKEEPING = ("updated_at", "source", "_rev", "clock")
-# not facts: bookkeeping, and what `derive` computes from the facts (never stamped in `clock`)
-CLOCKED_EXCLUDE = ("_id", "_rev", "clock", "updated_at", "created_at", "source")
-DERIVED = ("status", "monitored", "instance", "radarrId", "sonarrId", "statistics", "hasFile")
+# not facts: bookkeeping, and what `derive` computes from the facts (never stamped in `clock`).
+# `poster` describes the `poster.jpg` attachment (sidecar/posters.py): it follows the attachment,
+# which a conflict merge takes from CouchDB's winner, so it is taken from the winner too
+CLOCKED_EXCLUDE = ("_id", "_rev", "clock", "updated_at", "created_at", "source", "poster")
+DERIVED = ("status", "monitored", "instance", "radarrId", "sonarrId", "statistics", "hasFile", "file", "seasons")
+# title-level display facts: a complete resource without one removes it (None in the facts)
+DISPLAY_FACTS = ("overview", "runtime", "genres", "certification", "studio", "network", "ratings",
+                 "originalTitle", "originalLanguage", "inCinemas", "digitalRelease", "physicalRelease",
+                 "firstAired", "nextAiring", "previousAiring", "ended", "seriesStatus", "images")
+_MOVIE_FACTS = ("overview", "runtime", "genres", "certification", "studio", "ratings", "originalTitle",
+                "originalLanguage", "inCinemas", "digitalRelease", "physicalRelease", "images")
+_SERIES_FACTS = ("overview", "runtime", "genres", "certification", "network", "ratings", "originalLanguage",
+                 "firstAired", "nextAiring", "previousAiring", "ended", "seriesStatus", "images")
+_SEASON_STATS = ("episodeFileCount", "episodeCount", "totalEpisodeCount", "sizeOnDisk")
 
 
 def iso(t: datetime) -> str:
@@ -115,12 +132,128 @@ def _series_stats(stats: dict | None) -> dict | None:
     return {k: stats[k] for k in keep if k in stats}
 
 
-def facts_from_resource(kind: str, res: dict) -> dict:
-    """Title facts from a Radarr MovieResource / Sonarr SeriesResource (API or webhook shape)."""
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _ratings(kind: str, raw: Any) -> dict | None:
+    """Radarr: {imdb|tmdb|metacritic|rottenTomatoes|trakt: {value, votes}} (RatingChild, `type`
+    left out); Sonarr: {value, votes}. Sources Radarr reports as 0 votes and value 0 are unknown."""
+    def child(r: Any) -> dict | None:
+        if not isinstance(r, dict) or not isinstance(r.get("value"), (int, float)) or isinstance(r.get("value"), bool):
+            return None
+        out = {"value": r["value"], "votes": r.get("votes") if isinstance(r.get("votes"), int) else 0}
+        return out if out["value"] or out["votes"] else None
+    if not isinstance(raw, dict):
+        return None
+    if kind == "series":
+        return child(raw)
+    found = {source: child(r) for source, r in raw.items() if isinstance(source, str)}
+    return {k: v for k, v in sorted(found.items()) if v is not None} or None
+
+
+def _images(raw: Any) -> dict | None:
+    """{poster: {remoteUrl, url}, fanart: {...}} from MediaCover[] (`remoteUrl` is TMDb's/TVDB's,
+    for display; `url` is the local `{urlBase}/MediaCover/{id}/{type}.jpg?lastWrite=…`)."""
+    if not isinstance(raw, list):
+        return None
+    out: dict[str, Any] = {}
+    for img in raw:
+        if not isinstance(img, dict) or img.get("coverType") not in ("poster", "fanart") or img["coverType"] in out:
+            continue
+        urls = {k: img[k] for k in ("remoteUrl", "url") if _text(img.get(k))}
+        if urls:
+            out[img["coverType"]] = urls
+    return out or None
+
+
+def _movie_file(raw: Any) -> dict | None:
+    """{quality, resolution, size, videoCodec, audioLanguages} of a MovieFileResource (API: quality
+    {quality: {name}}, mediaInfo.resolution "1920x800", audioLanguages "eng/fre") or of a webhook's
+    movieFile (quality "Bluray-1080p", mediaInfo width/height, audioLanguages ["eng", "fre"])."""
+    if not isinstance(raw, dict):
+        return None
+    out: dict[str, Any] = {}
+    quality = raw.get("quality")
+    if isinstance(quality, dict):
+        quality = (quality.get("quality") or {}).get("name") if isinstance(quality.get("quality"), dict) else None
+    if _text(quality):
+        out["quality"] = quality
+    media = raw.get("mediaInfo") if isinstance(raw.get("mediaInfo"), dict) else {}
+    resolution = _text(media.get("resolution"))
+    if resolution is None and isinstance(media.get("width"), int) and isinstance(media.get("height"), int) \
+            and media["width"] > 0 and media["height"] > 0:
+        resolution = f"{media['width']}x{media['height']}"
+    if resolution:
+        out["resolution"] = resolution
+    if isinstance(raw.get("size"), int) and not isinstance(raw.get("size"), bool):
+        out["size"] = raw["size"]
+    if _text(media.get("videoCodec")):
+        out["videoCodec"] = media["videoCodec"]
+    langs = media.get("audioLanguages")
+    if isinstance(langs, str):
+        langs = [part.strip() for part in langs.split("/")]
+    if isinstance(langs, list):
+        out["audioLanguages"] = [lang for lang in langs if _text(lang)]
+    return out or None
+
+
+def _seasons(raw: Any) -> list | None:
+    """[{seasonNumber, monitored, episodeFileCount, episodeCount, totalEpisodeCount, sizeOnDisk}]
+    from SeasonResource[] (counts from each season's `statistics`, where Sonarr gives them)."""
+    if not isinstance(raw, list):
+        return None
+    out = []
+    for season in raw:
+        if not isinstance(season, dict) or not isinstance(season.get("seasonNumber"), int):
+            continue
+        entry = {"seasonNumber": season["seasonNumber"], "monitored": bool(season.get("monitored"))}
+        stats = season.get("statistics") if isinstance(season.get("statistics"), dict) else {}
+        entry.update({k: stats[k] for k in _SEASON_STATS if k in stats})
+        out.append(entry)
+    return out
+
+
+def display_facts(kind: str, res: dict, complete: bool = True) -> dict:
+    """The display facts of a MovieResource / SeriesResource (or a webhook's movie/series object).
+    complete: the resource is a full API answer, so a fact it lacks is None (merge removes it);
+    otherwise (a webhook payload) only the facts it carries are returned."""
+    facts: dict[str, Any] = {
+        "overview": _text(res.get("overview")),
+        "runtime": res["runtime"] if isinstance(res.get("runtime"), int) and res["runtime"] > 0 else None,
+        "genres": [g for g in res["genres"] if _text(g)] or None if isinstance(res.get("genres"), list) else None,
+        "certification": _text(res.get("certification")),
+        "ratings": _ratings(kind, res.get("ratings")),
+        "originalLanguage": _text((res.get("originalLanguage") or {}).get("name"))
+        if isinstance(res.get("originalLanguage"), dict) else None,
+        "images": _images(res.get("images")),
+    }
+    if kind == "movie":
+        facts["studio"] = _text(res.get("studio"))
+        facts["originalTitle"] = _text(res.get("originalTitle"))
+        for key in ("inCinemas", "digitalRelease", "physicalRelease"):
+            facts[key] = _text(res.get(key))
+    else:
+        facts["network"] = _text(res.get("network"))
+        for key in ("firstAired", "nextAiring", "previousAiring"):
+            facts[key] = _text(res.get(key))
+        status = res.get("status")
+        facts["seriesStatus"] = status if status in ("continuing", "ended", "upcoming", "deleted") else None
+        facts["ended"] = res["ended"] if isinstance(res.get("ended"), bool) else None
+    if not complete:
+        return {k: v for k, v in facts.items() if v is not None}
+    return facts
+
+
+def facts_from_resource(kind: str, res: dict, complete: bool = True) -> dict:
+    """Title facts and this instance's entry from a Radarr MovieResource / Sonarr SeriesResource
+    (API or webhook shape). complete=False for a webhook payload: facts it does not carry are left
+    out, so merge keeps what the doc knows (see display_facts)."""
     facts: dict[str, Any] = {"title": res.get("title")}
     for key in ("year", "imdbId", "tmdbId", "tvdbId", "titleSlug"):
         if res.get(key) not in (None, "", 0):
             facts[key] = res[key]
+    facts.update(display_facts(kind, res, complete))
     entry: dict[str, Any] = {"id": res.get("id")}
     if "monitored" in res:
         entry["monitored"] = bool(res["monitored"])
@@ -131,12 +264,24 @@ def facts_from_resource(kind: str, res: dict) -> dict:
             entry["hasFile"] = res["statistics"]["movieFileCount"] > 0
         if isinstance(res.get("statistics"), dict) and "sizeOnDisk" in res["statistics"]:
             entry["sizeOnDisk"] = res["statistics"]["sizeOnDisk"]
+        movie_file = _movie_file(res.get("movieFile"))
+        if movie_file is not None:
+            entry["file"] = movie_file  # dropped by merge when the entry has no file
     else:
         stats = _series_stats(res.get("statistics"))
         if stats is not None:
             entry["statistics"] = stats
             entry["hasFile"] = stats.get("episodeFileCount", 0) > 0
+        seasons = _seasons(res.get("seasons"))
+        if seasons is not None:
+            entry["seasons"] = seasons
     return {"facts": facts, "entry": entry}
+
+
+def preferred_instance(names) -> str:
+    """The instance the summary fields come from: "default" when the title is in it, else the
+    first by name."""
+    return "default" if "default" in names else sorted(names)[0]
 
 
 def derive(doc: dict) -> dict:
@@ -150,9 +295,10 @@ def derive(doc: dict) -> dict:
         doc["hasFile"] = False
         doc[arr_key] = None
         doc["instance"] = None
+        doc.pop("file", None)
         return doc
     doc.pop("removed_at", None)
-    first = sorted(instances)[0] if "default" not in instances else "default"
+    first = preferred_instance(instances)
     doc["instance"] = first
     doc[arr_key] = instances[first].get("id")
     doc["monitored"] = any(e.get("monitored") for e in instances.values())
@@ -161,6 +307,18 @@ def derive(doc: dict) -> dict:
         stats = instances[first].get("statistics")
         if stats is not None:
             doc["statistics"] = stats
+        seasons = instances[first].get("seasons")
+        if seasons is not None:
+            doc["seasons"] = seasons
+    else:
+        # the file of the preferred instance, else of the first other one that has a file
+        order = [first] + sorted(n for n in instances if n != first)
+        with_file = next((instances[n]["file"] for n in order
+                          if instances[n].get("hasFile") and instances[n].get("file")), None)
+        if with_file is not None:
+            doc["file"] = with_file
+        else:
+            doc.pop("file", None)
     if doc["hasFile"]:
         status = "downloaded"
         stats = doc.get("statistics") or {}
@@ -204,11 +362,21 @@ def merge(existing: dict | None, kind: str, external_id: int, source: str, *,
     id_field = "tmdbId" if kind == "movie" else "tvdbId"
     for key, value in (facts or {}).items():
         # the id the doc is keyed by never changes (the collection's validate checks _id against it)
-        if value is not None and key != id_field:
-            doc[key] = value
+        if key == id_field:
+            continue
+        if value is None:
+            if key in DISPLAY_FACTS:
+                doc.pop(key, None)  # a complete resource no longer has it (see display_facts)
+            continue
+        if key == "images" and instance:
+            value = {**value, "instance": instance}  # whose MediaCover the local urls are on
+        doc[key] = value
     if instance and entry is not None:
         current = doc["instances"].get(instance, {})
-        doc["instances"][instance] = {**current, **{k: v for k, v in entry.items() if v is not None}}
+        updated = {**current, **{k: v for k, v in entry.items() if v is not None}}
+        if updated.get("hasFile") is False:
+            updated.pop("file", None)  # no file, no file facts
+        doc["instances"][instance] = updated
     if remove_instance is not None:
         if doc["instances"].pop(remove_instance, None) is not None and not doc["instances"]:
             doc["removed_at"] = now_iso()

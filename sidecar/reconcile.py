@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import json
 import logging
+import pickle
 import re
 import socket
 import threading
@@ -37,7 +38,7 @@ from flask import Blueprint, current_app, jsonify
 from . import metrics
 from .arr import ArrError, ServarrClient, TransientArrError, client_for
 from .auth import require_token
-from .collection import apply_changes, doc_id, facts_from_resource, iso, merge, now_iso
+from .collection import apply_changes, doc_id, facts_from_resource, iso, merge, now_iso, preferred_instance
 from .config import ArrInstance, Settings
 from .couch import Conflict, Couch, CouchError, CouchUnavailable, Database, NoQuorum
 
@@ -49,7 +50,7 @@ bp = Blueprint("reconcile", __name__)
 LOCK_ID = "lock:reconcile"
 LAST_ID = "result:reconcile"
 LOCK_TTL = 120.0  # seconds a lock lives without a heartbeat (a crashed run blocks at most this long)
-PAGE_SIZE = 1000  # collection docs read per _all_docs request
+PAGE_SIZE = 500  # collection docs read per _all_docs request (docs with display facts: ~10 MB parsed per 1,000)
 WRITE_BATCH = 500  # docs per _bulk_docs
 PROGRESS_EVERY = 5.0  # seconds between progress log lines
 KINDS = (("movie", "radarr"), ("series", "sonarr"))
@@ -231,8 +232,10 @@ class KindReconcile:
         self.id_field = "tmdbId" if kind == "movie" else "tvdbId"
         self.db = couch.db(settings.movies_db if kind == "movie" else settings.series_db)
         self.result = result
-        # doc id -> {instance name: (facts, entry)}: only what the collection docs hold
-        self.library: dict[str, dict[str, tuple[dict, dict]]] = {}
+        # doc id -> {instance name: pickled (facts, entry)}: only what the collection docs hold,
+        # pickled because the display facts (overview, ratings, images...) made the dicts of a
+        # 12,000-title library ~50 MB; as bytes ~18 MB, for ~7 µs a title to pack and unpack
+        self.library: dict[str, dict[str, bytes]] = {}
         self.complete: set[str] = set()  # instances whose listing finished: only these can lose titles
         # when each listing started: a doc a webhook or the worker wrote after that knows better
         self.listed_at: dict[str, str] = {}
@@ -257,7 +260,8 @@ class KindReconcile:
                 if not isinstance(external_id, int) or isinstance(external_id, bool) or external_id <= 0:
                     continue  # no usable id: nothing to key a doc by
                 got = facts_from_resource(self.kind, res)
-                self.library.setdefault(doc_id(self.kind, external_id), {})[inst.name] = (got["facts"], got["entry"])
+                self.library.setdefault(doc_id(self.kind, external_id), {})[inst.name] = pickle.dumps(
+                    (got["facts"], got["entry"]), protocol=pickle.HIGHEST_PROTOCOL)
                 count += 1
                 self._progress(f"{label}: {count} titles read")
         except ArrError as exc:
@@ -310,22 +314,27 @@ class KindReconcile:
             if len(rows) < PAGE_SIZE:
                 return
 
-    def reconciled(self, existing: dict | None, entries: dict[str, tuple[dict, dict]]) -> dict | None:
+    def reconciled(self, existing: dict | None, packed: dict[str, bytes]) -> dict | None:
         """The doc after applying what the listings say, or None when nothing changes."""
+        # our own pickles of (facts, entry), made in _read_instance
+        entries: dict[str, tuple[dict, dict]] = {name: pickle.loads(b) for name, b in packed.items()}
         external_id = (existing or {}).get(self.id_field)
         if external_id is None:
             if not entries:
                 return None  # not a title doc
             external_id = next(iter(entries.values()))[0].get(self.id_field)
         doc, changed = existing, False
-        for name in sorted(entries):
-            if self._newer_than_listing(existing, name):
-                continue
+        listed = [name for name in entries if not self._newer_than_listing(existing, name)]
+        # title-level facts (title, overview, images...) from one instance, the one the summary
+        # comes from ("default", else the first by name), so two instances that tell them
+        # differently do not flip the doc back and forth on every run
+        first = preferred_instance(listed) if listed else None
+        for name in sorted(sorted(listed), key=lambda n: n != first):
             facts, entry = entries[name]
             # a file now: any earlier Grab is over; otherwise keep grabbed (no queue info here)
             flags = {"grabbed": False} if entry.get("hasFile") else None
-            new = merge(doc, self.kind, external_id, "reconcile", facts=facts, instance=name, entry=entry,
-                        set_fields=flags)
+            new = merge(doc, self.kind, external_id, "reconcile", facts=facts if name == first else None,
+                        instance=name, entry=entry, set_fields=flags)
             if new is not None:
                 doc, changed = new, True
         for name in list(((doc or {}).get("instances") or {})):

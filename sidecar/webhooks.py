@@ -45,7 +45,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from . import metrics
 from .arr import ArrError, client_for
 from .auth import require_basic_auth
-from .collection import apply_changes, doc_id, facts_from_resource, merge, now_iso, requested_from
+from .collection import DISPLAY_FACTS, apply_changes, doc_id, facts_from_resource, merge, now_iso, requested_from
 from .config import ArrInstance, Settings
 from .couch import Conflict, CouchError, CouchUnavailable, NotFound
 
@@ -79,6 +79,11 @@ class WebhookMovie(_Payload):
     year: int | None = None
     tmdbId: PositiveId
     imdbId: str | None = None
+    # display facts a WebhookMovie carries (README §8.5; Radarr v4.7 has none of them)
+    overview: str | None = None
+    genres: list[str] | None = None
+    images: list[dict[str, Any]] | None = None
+    originalLanguage: dict[str, Any] | None = None
 
 
 class WebhookSeries(_Payload):
@@ -89,6 +94,10 @@ class WebhookSeries(_Payload):
     tvdbId: PositiveId
     tmdbId: int | None = None
     imdbId: str | None = None
+    # display facts a WebhookSeries carries (README §8.5)
+    genres: list[str] | None = None
+    images: list[dict[str, Any]] | None = None
+    originalLanguage: dict[str, Any] | None = None
 
 
 class WebhookEpisode(_Payload):
@@ -103,6 +112,7 @@ class MovieEvent(Envelope):
 
 class MovieDownload(MovieEvent):
     isUpgrade: bool = False
+    movieFile: dict[str, Any] | None = None  # the imported file: quality, size, mediaInfo
 
 
 class MovieFileDelete(MovieEvent):
@@ -350,6 +360,8 @@ def _grab(hook: Hook, payload) -> None:
 
 def _movie_download(hook: Hook, payload: MovieDownload) -> None:
     ext, res = _movie(payload)
+    if payload.movieFile:
+        res["movieFile"] = payload.movieFile  # the file facts (collection.facts_from_resource)
     if payload.isUpgrade:
         hook.extra["note"] = "upgrade"
     _apply(hook, Update(ext, res, proves={"hasFile": True}, set_fields={"grabbed": False}))
@@ -447,14 +459,19 @@ def _fulfilled(doc: dict | None, instance: str) -> bool:
 def _apply(hook: Hook, upd: Update) -> None:
     kind, name = hook.kind, hook.instance.name
     hook.doc_id = did = doc_id(kind, upd.external_id)
-    got = facts_from_resource(kind, upd.resource)
-    facts, entry = got["facts"], {"id": got["entry"].get("id")}
+    # a payload is not a complete resource: what it does not carry is left as the doc has it, and
+    # its display facts (overview, genres, images...) only fill in what the doc lacks; a look-up
+    # (a complete resource) sets them, as reconcile's listing does
+    got = facts_from_resource(kind, upd.resource, complete=False)
+    facts, entry = got["facts"], {"id": got["entry"].get("id"), "file": got["entry"].get("file")}
+    fill_only = set(DISPLAY_FACTS) & set(facts)
     looked_up = None
     if upd.lookup:
         looked_up = _lookup(hook, upd.external_id)
         if looked_up is not None:
             fresh = facts_from_resource(kind, looked_up)
             facts = {**facts, **fresh["facts"]}
+            fill_only = set()
             entry = {**entry, **fresh["entry"]}
     entry.update(upd.proves)  # what the event itself proves beats a possibly lagging lookup
 
@@ -479,7 +496,8 @@ def _apply(hook: Hook, upd: Update) -> None:
         this_entry = dict(entry)
         if looked_up is None and upd.fallback is not None:
             this_entry.update(upd.fallback(((existing or {}).get("instances") or {}).get(name)))
-        new = merge(existing, kind, upd.external_id, "webhook", facts=facts, instance=name, entry=this_entry,
+        these = {k: v for k, v in facts.items() if k not in fill_only or k not in (existing or {})}
+        new = merge(existing, kind, upd.external_id, "webhook", facts=these, instance=name, entry=this_entry,
                     set_fields=upd.set_fields)
         current = new or existing
         if buffer_doc is not None and _fulfilled(current, name):
