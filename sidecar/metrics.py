@@ -36,3 +36,8 @@ DOWNLOAD_WRITES = Counter("sidecar_download_writes_total",
                           ["db", "what"])
 DOWNLOAD_SKIPPED = Counter("sidecar_download_skipped_total",
                            "Download updates not written because they did not move by a visible step", ["db"])
+POSTERS = Counter("sidecar_posters_total", "Poster thumbnails stored as collection attachments, by outcome (stored, "
+                  "over_budget: skipped, POSTERS_MAX_MB is full; failed: not fetched or not written, tried again "
+                  "at the next reconcile; dropped: the worker's poster queue was full)", ["kind", "outcome"])
+POSTER_BYTES = Gauge("sidecar_poster_bytes", "Bytes of poster attachments in the collection database, as this "
+                     "process last counted them", ["kind"])

@@ -38,6 +38,7 @@ from flask import Blueprint, current_app, jsonify
 from . import metrics
 from .arr import ArrError, ServarrClient, TransientArrError, client_for
 from .auth import require_token
+from . import posters
 from .collection import apply_changes, doc_id, facts_from_resource, iso, merge, now_iso, preferred_instance
 from .config import ArrInstance, Settings
 from .couch import Conflict, Couch, CouchError, CouchUnavailable, Database, NoQuorum
@@ -242,6 +243,10 @@ class KindReconcile:
         self._writes: list[dict] = []
         self._pending: dict[str, dict] = {}  # id -> library entries of the docs in _writes
         self._last_progress = time.monotonic()
+        # posters (sidecar/posters.py): ids of docs whose poster is missing or changed, and the
+        # bytes of the posters the collection holds (counted from the docs read anyway)
+        self.poster_ids: list[str] = []
+        self.poster_bytes = 0
 
     # --- phase 1: the libraries
     def read_libraries(self) -> None:
@@ -291,6 +296,7 @@ class KindReconcile:
                     self.result["unchanged"] += 1
                 else:
                     self._queue(new, existing, entries)
+                self._note_poster(new or existing, existing)
             self._progress(f"{self.db.name}: {compared} docs compared")
         # titles in a library but not in the collection yet
         for did in list(self.library):
@@ -298,7 +304,31 @@ class KindReconcile:
             new = self.reconciled(None, entries)
             if new is not None:
                 self._queue(new, None, entries)
+                self._note_poster(new, None)
         self._flush()
+        self.sync_posters()
+
+    def _note_poster(self, doc: dict, existing: dict | None) -> None:
+        if not self.settings.posters:
+            return
+        self.poster_bytes += posters.stored_bytes(existing)
+        if posters.wanted(doc):
+            self.poster_ids.append(doc["_id"])
+
+    def sync_posters(self) -> None:
+        """Store the posters found missing or changed, after the docs are written (failures are
+        logged and counted, never fatal: the next run tries them again)."""
+        if not self.settings.posters:
+            return
+        ids, self.poster_ids = self.poster_ids, []
+        try:
+            counts = posters.sync_posters(self.settings, self.db.couch, self.kind, ids, used_bytes=self.poster_bytes)
+        except Exception:  # posters are never worth failing a reconcile for
+            log.exception("reconcile: storing posters for %s failed", self.db.name)
+            counts = {"failed": len(ids)}
+        total = self.result.setdefault("posters", {"stored": 0, "over_budget": 0, "failed": 0})
+        for key, n in counts.items():
+            total[key] = total.get(key, 0) + n
 
     def _pages(self) -> Iterator[list[dict]]:
         start = None
