@@ -197,6 +197,10 @@ class BrowserScript:
             self.lines.put(line)
         self.lines.put(None)
 
+    def save_steps(self, path: Path) -> None:
+        """The steps seen so far, for looking at after a run (test-artifacts/)."""
+        path.write_text(json.dumps(self.steps, indent=2, ensure_ascii=False)[:200_000] + "\n", encoding="utf-8")
+
     def next_event(self, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
         while True:
@@ -267,8 +271,14 @@ def test_page_adds_titles_and_updates_live(browser_node, settings, couch, couch_
 
     steps = script.steps
     assert steps["form-error"]["message"] == "title must not be empty"
+    assert steps["sent"]["message"] == "Sent “The Matrix”. It shows under Pending until the sidecar adds it."
     assert "The Matrix" in steps["movie-wanted"]["text"]
-    assert steps["failed-shown"]["lastError"] and "not found" in steps["failed-shown"]["lastError"].lower()
+    # a sentence a person can act on, Radarr's own words (closed) behind "Details"
+    failed = steps["failed-shown"]
+    assert failed["why"] == ("Radarr does not know this TMDB id. Check it on themoviedb.org, then send it again, "
+                             "or withdraw the wish."), failed
+    assert not failed["detailShown"] and failed["detailShownAfterClick"], failed
+    assert "not found" in failed["detail"].lower() and failed["detail"].startswith("http_400: "), failed
     assert done["sameLoad"] == "yes", "the page reloaded"
     statuses = {i["id"]: i["status"] for i in done["collection"]}
     assert statuses == {"tmdb:603": "downloaded", "tvdb:81189": "monitored", f"tmdb:{failing}": "wanted"}
@@ -313,8 +323,15 @@ def test_page_signs_in_when_couchdb_wants_a_user(browser_node, settings, secured
             script.close()
     assert done["event"] == "done"
     assert script.steps["auth-needed"]["signinOpen"] is True
-    assert script.steps["wrong-password"]["message"].startswith("Not signed in")
-    assert script.steps["signed-in"]["message"] == f"Signed in as {user}."
+    assert script.steps["auth-needed"]["badge"] == "sign-in needed"
+    # the badge leads to the form, which sits at the top of the page while it is needed
+    assert script.steps["badge-leads"] == {"event": "step", "step": "badge-leads", "focused": "signin-user",
+                                           "open": True, "formAboveAdd": True, "formInView": True}, \
+        script.steps["badge-leads"]
+    assert script.steps["wrong-password"]["message"] == "Not signed in: wrong user name or password."
+    # signed in: who, and Sign out instead of the form
+    signed = script.steps["signed-in"]
+    assert signed["message"] == f"Signed in as {user}." and signed["signOutShown"] and not signed["formShown"], signed
     # 401s before signing in are the point of this test; anything else is not
     others = [e for e in done["consoleErrors"] if "401" not in e]
     assert others == [], others
@@ -493,4 +510,166 @@ def test_page_shows_refusals_discards_them_and_withdraws(browser_node, secured, 
     # after a reload and a full sync nothing is pending: no ghost survives
     assert done["pending"] == [], done["pending"]
     others = [e for e in done["consoleErrors"] if "401" not in e]
+    assert others == [], others
+
+
+# --- the page says what is true: offline, waiting to sync, sent; wishes that cannot be sent; CORS
+
+def _expected_console_errors(errors: list[str], *patterns: str) -> list[str]:
+    """The console errors left once the expected ones (401 before signing in, and patterns) are out."""
+    return [e for e in errors if "401" not in e and not any(p in e for p in patterns)]
+
+
+def test_page_says_offline_and_delivers_on_reconnect(browser_node, settings, couch, couch_server, fake_radarr,
+                                                     start_worker, tmp_path):
+    """Offline (the browser context set offline): the badge says offline, not live; a wish made
+    then reads "saved on this device", is not on the server, and arrives within 2 s of the browser
+    coming back online (the page syncs at once on `online`, not after PouchDB's back-off). Then
+    CouchDB out of reach with the browser online: the failing push says offline, and the wish
+    goes on the next try (back-off at most 3 s) once CouchDB answers."""
+    node = browser_node
+    start_worker()
+    ARTIFACTS.mkdir(exist_ok=True)
+    url, auth = couch_server
+    dbs = (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db)
+    with member_user(url, auth, dbs) as user, serve(build_app(settings)) as web, cors_allowing(url, auth, web):
+        script = BrowserScript(node, {
+            "url": f"{web}/app/", "chromium": CHROMIUM, "userDataDir": str(tmp_path / "chromium-profile"),
+            "screenshotDir": str(ARTIFACTS), "scenario": "offline", "failingId": 0, "timeoutMs": 15000,
+            "signIn": user, "bufferDb": settings.movies_buffer_db,
+        }, ARTIFACTS / "browser-offline.log")
+        try:
+            ev = script.next_event(60)
+            assert ev == {"event": "wait", "for": "saved-offline", "id": "tmdb:604"}
+            assert couch.db(settings.movies_buffer_db).get("tmdb:604") is None, "sent while offline?"
+            assert couch.db(settings.movies_db).get("tmdb:604") is None
+            script.answer()
+            done = script.next_event(60)
+            assert done["event"] == "done"
+        finally:
+            script.close()
+            script.save_steps(ARTIFACTS / "browser-offline-steps.json")
+
+    steps = script.steps
+    assert steps["offline"]["sync"] == {"state": "offline", "text": "offline"}, steps["offline"]
+    assert steps["offline"]["note"].startswith("Offline: what you add is saved on this device"), steps["offline"]
+    saved = steps["saved-offline"]
+    assert saved["message"] == "Saved “The Matrix Reloaded” on this device; it will be sent when you are online.", saved
+    assert saved["item"]["state"] == "unsent" and saved["item"]["badge"] == "waiting to sync", saved
+    assert saved["item"]["hint"] == "Saved on this device; it will be sent when you are online.", saved
+    assert saved["sync"]["state"] == "offline" and done["stillOffline"]["state"] == "offline", (saved, done)
+    assert steps["delivered"]["message"] == "Sent “The Matrix Reloaded”. It shows under Pending until the sidecar adds it."
+    assert done["deliveredMs"] < 2000, f"delivered {done['deliveredMs']} ms after coming back online"
+    assert done["problemsHidden"]
+    assert couch.db(settings.movies_db).get("tmdb:604")["requested"]["by"] == "ann"
+    assert fake_radarr.creations[604] == 1
+    # CouchDB out of reach, the browser online: the failed push is what says offline
+    down = steps["server-unreachable"]
+    assert down["online"] is True and down["sync"] == {"state": "offline", "text": "offline"}, down
+    assert down["item"]["state"] == "unsent" and down["item"]["badge"] == "waiting to sync", down
+    assert down["message"] == "Saved “The Matrix Revolutions” on this device; it will be sent when you are online.", down
+    assert done["backMs"] < 4000, f"delivered {done['backMs']} ms after CouchDB answered again (back-off ≤ 3 s)"
+    assert fake_radarr.creations[605] == 1
+    others = _expected_console_errors(done["consoleErrors"], "ERR_INTERNET_DISCONNECTED", "ERR_CONNECTION_REFUSED")
+    assert others == [], others
+
+
+def test_page_never_lets_one_wish_block_the_others(browser_node, settings, couch, couch_server, fake_radarr,
+                                                   start_worker, tmp_path):
+    """A wish the page's own check refuses is never written; wishes that got into the local
+    database anyway and that the server can never take (9 MB, an unknown field, one the server
+    refuses whole with 413 as CouchDB 3 does for a whole _bulk_docs) are shown as "cannot be sent"
+    with Discard, and every wish after them still arrives."""
+    node = browser_node
+    start_worker()
+    ARTIFACTS.mkdir(exist_ok=True)
+    url, auth = couch_server
+    dbs = (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db)
+    buffer = couch.db(settings.movies_buffer_db)
+    with member_user(url, auth, dbs) as user, serve(build_app(settings)) as web, cors_allowing(url, auth, web):
+        script = BrowserScript(node, {
+            "url": f"{web}/app/", "chromium": CHROMIUM, "userDataDir": str(tmp_path / "chromium-profile"),
+            "screenshotDir": str(ARTIFACTS), "scenario": "unsendable", "failingId": 0, "timeoutMs": 20000,
+            "signIn": user, "bufferDb": settings.movies_buffer_db,
+        }, ARTIFACTS / "browser-unsendable.log")
+        try:
+            ev = script.next_event(120)
+            assert ev == {"event": "wait", "for": "discarded"}
+            # the discarded wishes' tombstones reach the server (9413's: 9001 and 9002 were never there)
+            def discarded_on_server():
+                try:
+                    leaves = _leaves(url, settings.movies_buffer_db, "tmdb:9413", auth)
+                except requests.HTTPError:
+                    return False
+                return bool(leaves) and all(leaf.get("_deleted") for leaf in leaves)
+            wait_for(discarded_on_server, timeout=15, message="the discard of tmdb:9413 on the server")
+            assert [leaf.get("merged_into") for leaf in _leaves(url, settings.movies_buffer_db, "tmdb:9413", auth)] \
+                == ["discarded"]
+            script.answer()
+            done = script.next_event(60)
+            assert done["event"] == "done"
+        finally:
+            script.close()
+            script.save_steps(ARTIFACTS / "browser-unsendable-steps.json")
+
+    steps = script.steps
+    # (a) refused by the page's own check: a readable message, nothing written
+    assert steps["checked"]["message"] == "title is longer than 500 characters (it has 501)", steps["checked"]
+    assert steps["checked"]["local"] == {"tmdb:9000": None}, steps["checked"]
+    # (b) in the local database anyway: left out of the push with the reason, Discard offered
+    left = steps["left-out"]["items"]
+    assert left["tmdb:9001"]["state"] == "unsendable" and left["tmdb:9001"]["badge"] == "cannot be sent", left
+    assert left["tmdb:9001"]["unsendable"].startswith("Cannot be sent: a wish is at most 16 KB of JSON; this one is 9,"), left
+    assert left["tmdb:9002"]["unsendable"].startswith("Cannot be sent: poster is not a field of a wish"), left
+    assert left["tmdb:9001"]["actions"] == ["discard"] and left["tmdb:9002"]["actions"] == ["discard"], left
+    assert steps["left-out"]["problems"].startswith("Some changes cannot be sent (2):"), steps["left-out"]
+    # (c) refused whole by the server: found, named, left out; the wish written with it arrived
+    isolated = steps["isolated"]
+    assert isolated["problems"]["ids"] == ["tmdb:9001", "tmdb:9002", "tmdb:9413"], isolated
+    assert isolated["problems"]["text"] == "Some changes cannot be sent (3):", isolated
+    assert isolated["problems"]["items"]["tmdb:9413"].startswith(
+        "tmdb:9413 (Refused Whole): the server refuses it as too large (document_too_large: tmdb:9413)"), isolated
+    assert isolated["item"]["state"] == "unsendable" and isolated["item"]["actions"] == ["discard"], isolated
+    assert any("tmdb:9414" in batch for batch in isolated["refusedWhole"]), isolated  # it was held up at first
+    # what reached the server and Radarr: every good wish, none of the others
+    for tmdb in (9003, 9414):
+        assert couch.db(settings.movies_db).get(f"tmdb:{tmdb}")["status"] == "wanted"
+        assert fake_radarr.creations[tmdb] == 1
+    for tmdb in (9000, 9001, 9002, 9413):
+        assert couch.db(settings.movies_db).get(f"tmdb:{tmdb}") is None
+        assert buffer.get(f"tmdb:{tmdb}") is None
+        assert fake_radarr.creations[tmdb] == 0
+    # Discard took them off this device too
+    assert {k: v for k, v in done["local"].items() if v and not v["deleted"]} == {}, done["local"]
+    # 413: the simulated refusal; 404: Discard asking the server for a wish it never had
+    others = _expected_console_errors(done["consoleErrors"], "status of 413", "?revs=true&open_revs=all")
+    assert others == [], others
+
+
+def test_page_names_a_cors_origin_couchdb_does_not_allow(browser_node, settings, couch_server, tmp_path):
+    """The page opened from http://localhost:<port> while CouchDB allows http://127.0.0.1:<port>
+    only: the page names its origin and where to add it, on the page and at sign-in."""
+    node = browser_node
+    ARTIFACTS.mkdir(exist_ok=True)
+    url, auth = couch_server
+    with serve(build_app(settings)) as web, cors_allowing(url, auth, web):
+        blocked = web.replace("127.0.0.1", "localhost")
+        if _preflight_ok(url, blocked):
+            pytest.skip(f"the server's CORS settings allow {blocked} (origins = *?)")
+        script = BrowserScript(node, {
+            "url": f"{blocked}/app/", "chromium": CHROMIUM, "userDataDir": str(tmp_path / "chromium-profile"),
+            "screenshotDir": str(ARTIFACTS), "scenario": "cors", "failingId": 0, "timeoutMs": 15000,
+        }, ARTIFACTS / "browser-cors.log")
+        try:
+            done = script.next_event(60)
+            assert done["event"] == "done"
+        finally:
+            script.close()
+    expected = (f"This page's origin {blocked} is not allowed by CouchDB's CORS settings: add it to cors/origins "
+                "(docs/frontend.md)")
+    assert done["origin"] == blocked
+    assert done["text"] == expected, done
+    assert done["signinMessage"] == expected, done
+    assert done["sync"] == {"state": "cors", "text": "blocked by CORS"}, done
+    others = _expected_console_errors(done["consoleErrors"], "CORS policy", "net::ERR_FAILED")
     assert others == [], others
