@@ -2,7 +2,7 @@
 
 A frontend writes `{type: "lookup", kind: "movie"|"series", term, requested_at, requested_by?}`
 into the lookups database (LOOKUPS_DB); a LookupPillow in every worker follows that database's
-`_changes` (filter `lookups/unanswered`: nobody has claimed or answered it yet), asks Radarr's
+`_changes` (unanswered lookups only: nobody has claimed or answered them yet), asks Radarr's
 `/movie/lookup` or Sonarr's `/series/lookup` (the first configured instance) and answers on the
 same document:
 
@@ -45,6 +45,8 @@ MAX_THREADS = 8
 ARR = {"movie": "radarr", "series": "sonarr"}
 ID_FIELD = {"movie": "tmdbId", "series": "tvdbId"}
 PREFIX = {"movie": "tmdb:", "series": "tvdb:"}
+# the same lookups as couch/_design/lookups/filters/unanswered.js, as a Mango selector
+UNANSWERED_SELECTOR = {"type": "lookup", "state": {"$exists": False}}
 
 
 def claim_timeout_for(settings: Settings) -> float:
@@ -332,7 +334,13 @@ class LookupPillow:
         since = self._until_ready(self.checkpoint.load)
         if self.stop.is_set():
             return
-        self.feed = ChangeFeed(self.db, since, self.queue, self.stop, filter="lookups/unanswered")
+        # CouchDB 3's built-in `_selector` filter runs without JavaScript; pouchdb-server crashes on
+        # it, so there the design doc's JS filter (as the buffer pillows do)
+        filter_ = ({"selector": UNANSWERED_SELECTOR} if self._until_ready(self.db.couch.is_couchdb)
+                   else {"filter": "lookups/unanswered"})
+        if self.stop.is_set():
+            return
+        self.feed = ChangeFeed(self.db, since, self.queue, self.stop, **filter_)
         self.feed.start()
         self.offer(self._until_ready(lambda: self.due_docs(include_new=True)) or [])
         last_scan, last_cleanup = time.monotonic(), float("-inf")
