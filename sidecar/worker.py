@@ -31,7 +31,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from . import metrics
+from . import metrics, posters
 from .actions import Outcome, act
 from .arr import ArrError, PermanentArrError, ServarrClient, TransientArrError, client_for
 from .collection import apply_changes, facts_from_resource, iso, merge, now_iso, parse_iso, requested_from
@@ -303,6 +303,9 @@ class BufferProcessor:
 
         outcome = apply_changes(self.collection, {doc["_id"]: change_for(doc, i, o) for doc, i, o in moves})
         crash_point("after_collection_write")
+        # posters are fetched in the background: the move never waits for an image
+        posters.submit(self.settings, self.collection.couch, self.kind,
+                       [doc["_id"] for doc, _, _ in moves if outcome.get(doc["_id"]) in ("written", "unchanged")])
         deletes, refused = [], []
         for doc, _, _ in moves:
             result = outcome.get(doc["_id"], "")

@@ -67,7 +67,7 @@ def test_metrics_show_what_happened(web, couch, settings, fake_radarr, start_wor
     def delta(name, **labels):
         return value(after, name, **labels) - value(before, name, **labels)
 
-    assert delta("sidecar_arr_adds_total", arr="radarr", outcome="created") == 1
+    assert delta("sidecar_arr_adds_total", arr="radarr", outcome="added") == 1
     assert delta("sidecar_items_moved_total", kind="movie") == 1
     assert delta("sidecar_webhook_events_total", arr="radarr", event="Grab", outcome="written") == 1
     assert delta("sidecar_webhook_events_total", arr="radarr", event="Grab", outcome="unchanged") == 1
