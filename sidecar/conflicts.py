@@ -114,10 +114,15 @@ def ended_wish(tombstone: dict, parents: dict[str, dict]) -> tuple[str, str | No
     return how, None
 
 
-def _in_flight(leaf: dict, now: datetime, claim_timeout: float, idle: str | None = None) -> bool:
+def _in_flight(leaf: dict, now: datetime, claim_timeout: float, idle: str | None = None,
+               started: dict[str, str] | None = None) -> bool:
     """A claim younger than claim_timeout, unless it is `idle`'s (a worker that knows it is not
-    working on the doc: its claim was handed back, or it restarted)."""
+    working on the doc) or its worker started again after taking it (`started`: worker id →
+    when its running process started, from the workers' reports): nobody works on those."""
     if leaf.get("state") != "processing" or (idle is not None and leaf.get("claimed_by") == idle):
+        return False
+    restarted = (started or {}).get(leaf.get("claimed_by") or "")
+    if restarted and (leaf.get("claimed_at") or "") < restarted:
         return False
     claimed = parse_iso(leaf.get("claimed_at"))
     return claimed is not None and claimed > now - timedelta(seconds=claim_timeout)
@@ -135,13 +140,14 @@ def _request(leaf: dict) -> dict:
 
 
 def resolve_buffer(leaves: list[dict], parents: dict[str, dict], now: datetime,
-                   claim_timeout: float, idle: str | None = None) -> Resolution:
+                   claim_timeout: float, idle: str | None = None, started: dict[str, str] | None = None) -> Resolution:
     """Settle a wish's leaves (see the module docstring for the policy).
 
     leaves: every leaf, live and deleted (open_revs=all, revs=true); parents: revision → body of
     the ancestors of bare tombstones that could still be read; now: aware UTC time (only used to
     tell a claim in flight from a stale one, never written); claim_timeout: seconds; idle: the
-    id of the worker asking, which is working on none of this doc's claims."""
+    id of the worker asking, which is working on none of this doc's claims; started: worker id →
+    ISO time its process started (a claim older than that is nobody's work)."""
     ordered = winner_order(leaves)
     live = [leaf for leaf in ordered if not leaf.get("_deleted")]
     dead = [leaf for leaf in ordered if leaf.get("_deleted")]
@@ -166,12 +172,13 @@ def resolve_buffer(leaves: list[dict], parents: dict[str, dict], now: datetime,
         elif "moved" in hows:
             res.writes.append(_tombstone(leaf, ended="moved", requested_at=leaf.get("requested_at")))
             res.outcome = "moved"
-        elif _in_flight(leaf, now, claim_timeout, idle):
+        elif _in_flight(leaf, now, claim_timeout, idle, started):
             waiting = True  # the add may have happened: the worker's next write settles it
         else:
             res.writes.append(_tombstone(leaf, ended="withdrawn", requested_at=leaf.get("requested_at")))
             res.outcome = "withdrawn"
-    if waiting or (len(survivors) > 1 and any(_in_flight(leaf, now, claim_timeout, idle) for leaf in survivors)):
+    if waiting or (len(survivors) > 1 and any(_in_flight(leaf, now, claim_timeout, idle, started)
+                                              for leaf in survivors)):
         res.outcome = "waiting" if not res.writes else res.outcome
         return res
     if len(survivors) == 1:

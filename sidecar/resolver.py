@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from datetime import datetime, timezone
 
 from . import metrics
@@ -29,8 +30,25 @@ class Resolver:
     """Settles one database's documents. role: "buffer" or "collection"; claim_timeout:
     seconds after which a `processing` claim is stale (settings.claim_timeout)."""
 
-    def __init__(self, db: Database, role: str, claim_timeout: float):
-        self.db, self.role, self.claim_timeout = db, role, claim_timeout
+    def __init__(self, db: Database, role: str, claim_timeout: float, state: Database | None = None):
+        self.db, self.role, self.claim_timeout, self.state = db, role, claim_timeout, state
+        self._started: tuple[float, dict[str, str]] = (0.0, {})
+
+    def _workers_started(self) -> dict[str, str]:
+        """worker id → when its running process started, from the `worker:<id>` reports in the
+        sidecar's database (read at most every 2 s): a claim taken before its worker restarted
+        is nobody's work, so a conflict with it need not wait for CLAIM_TIMEOUT."""
+        read_at, started = self._started
+        if self.state is None or time.monotonic() - read_at < 2.0:
+            return started
+        try:
+            rows = self.state.all_docs(startkey="worker:", endkey="worker:\ufff0")
+            started = {r["id"][len("worker:"):]: r["doc"]["started_at"] for r in rows
+                       if isinstance((r.get("doc") or {}).get("started_at"), str)}
+        except (CouchUnavailable, CouchError):
+            pass
+        self._started = (time.monotonic(), started)
+        return started
 
     def decide(self, doc_id: str, idle: str | None = None) -> Resolution:
         """Read every leaf and return what would settle them (nothing is written). idle: the
@@ -46,7 +64,8 @@ class Resolver:
             if wanted:
                 # the server answers {"missing": rev} for what it no longer keeps (or never had)
                 parents = {d["_rev"]: d for d in self.db.revisions(doc_id, wanted) if not d.get("_deleted")}
-        return resolve_buffer(leaves, parents, datetime.now(timezone.utc), self.claim_timeout, idle)
+        return resolve_buffer(leaves, parents, datetime.now(timezone.utc), self.claim_timeout, idle,
+                              self._workers_started())
 
     def settle(self, doc_id: str, idle: str | None = None) -> Resolution:
         """Decide and write until the doc is settled (or `ATTEMPTS` conflicts in a row).
@@ -79,7 +98,7 @@ class ConflictPillow:
                  stop: threading.Event):
         self.db = db
         self.name = f"resolver-{db.name}"
-        self.resolver = Resolver(db, role, claim_timeout)
+        self.resolver = Resolver(db, role, claim_timeout, state)
         self.checkpoint = Checkpoint(state, db.name, f"resolver-{worker_id}")
         self.stop = stop
         self.queue: queue.Queue = queue.Queue()

@@ -49,6 +49,10 @@ PENDING_SELECTOR = {"type": {"$in": ["movie", "series"]},
                     "$or": [{"state": {"$exists": False}}, {"state": {"$in": ["new", "retry"]}}]}
 MOVE_WINDOW = 0.05  # seconds: results finishing this close together share their CouchDB writes
 REPORT_EVERY = 10.0  # seconds between two status reports of a worker (worker:<id> in SIDECAR_DB)
+# seconds between two checkpoint writes: a checkpoint only spares a restart some re-reading (the
+# steps are idempotent and the start-up scan finds every pending wish), so it is not worth a
+# validated CouchDB write per wish
+CHECKPOINT_EVERY = 1.0
 
 
 def crash_point(name: str) -> None:
@@ -69,7 +73,7 @@ class BufferProcessor:
         self.id_field = "tmdbId" if kind == "movie" else "tvdbId"
         self.buffer = couch.db(buffer_db)
         self.collection = couch.db(collection_db)
-        self.resolver = Resolver(self.buffer, "buffer", settings.claim_timeout)
+        self.resolver = Resolver(self.buffer, "buffer", settings.claim_timeout, couch.db(settings.sidecar_db))
         self.worker_id = settings.worker_id
         self.clients: dict[str, ServarrClient] = {
             i.name: client_for(i, settings.arr_timeout) for i in settings.instances(self.arr_kind)}
@@ -301,7 +305,15 @@ class BufferProcessor:
             return lambda existing: merge(existing, self.kind, ext, "worker", facts=got["facts"], instance=instance,
                                           entry=got["entry"], set_fields=requested)
 
-        outcome = apply_changes(self.collection, {doc["_id"]: change_for(doc, i, o) for doc, i, o in moves})
+        changes = {doc["_id"]: change_for(doc, i, o) for doc, i, o in moves}
+        # a title Radarr/Sonarr has just created is almost never in the collection yet: it is
+        # written without reading first (one request less per wish); CouchDB refuses it with a
+        # conflict if a doc is there after all (a webhook or reconcile was quicker, a removed
+        # title), and those go the read-merge-write way
+        outcome = self._create(changes, [doc["_id"] for doc, _, o in moves if o.what == "added" and not o.removed])
+        rest = {did: change for did, change in changes.items() if did not in outcome}
+        if rest:
+            outcome.update(apply_changes(self.collection, rest))
         crash_point("after_collection_write")
         # posters are fetched in the background: the move never waits for an image
         posters.submit(self.settings, self.collection.couch, self.kind,
@@ -324,6 +336,16 @@ class BufferProcessor:
                 log.warning("buffer delete of %s: %s %s", d["_id"], r.get("error"), r.get("reason"))
             else:
                 metrics.ITEMS_MOVED.labels(self.kind).inc()
+
+    def _create(self, changes: dict, ids: list[str]) -> dict[str, str]:
+        """Write these collection docs as new docs, without reading them first. Returns
+        {id: "written"} for each one CouchDB took; a conflict (the doc exists) or another
+        refusal leaves the id out, for apply_changes to read, merge and write (or report)."""
+        writes = [new for new in (changes[did](None) for did in ids) if new is not None]
+        if not writes:
+            return {}
+        results = self.collection.bulk_docs(writes)
+        return {d["_id"]: "written" for d in writes if "error" not in results.get(d["_id"], {"error": "missing"})}
 
     def _record_failures(self, failures: list[tuple[dict, ArrError]]) -> None:
         updates = []
@@ -391,6 +413,17 @@ class BufferPillow:
         self.stop = stop
         self.queue: queue.Queue = queue.Queue()
         self.feed: ChangeFeed | None = None
+        self._unsaved = None  # the last seq worked off but not yet checkpointed
+
+    def _checkpoint(self, force: bool = False) -> None:
+        """Save the last seq at most once per CHECKPOINT_EVERY, and while wishes are in flight
+        only after 5 × that: never between an add and its move (it would sit in their latency)."""
+        if self._unsaved is None:
+            return
+        since = time.monotonic() - self.checkpoint.saved_at
+        if force or (since >= CHECKPOINT_EVERY and (not self.processor.busy or since >= 5 * CHECKPOINT_EVERY)):
+            self.checkpoint.save(self._unsaved)
+            self._unsaved = None
 
     def run(self) -> None:
         since = self._until_ready(self.checkpoint.load)
@@ -406,8 +439,10 @@ class BufferPillow:
         while not self.stop.is_set():
             try:
                 # while adds run, look at the feed between their completions, not after them
-                first = self.queue.get_nowait() if self.processor.busy else \
-                    self.queue.get(timeout=self.settings.scan_interval)
+                # (a checkpoint still to save wakes the loop within CHECKPOINT_EVERY)
+                first = self.queue.get_nowait() if self.processor.busy else self.queue.get(
+                    timeout=min(self.settings.scan_interval, CHECKPOINT_EVERY) if self._unsaved is not None
+                    else self.settings.scan_interval)
             except queue.Empty:
                 first = None
             batch = [first] if first else []
@@ -435,8 +470,9 @@ class BufferPillow:
                 if self.processor.busy:
                     self.processor.step(0.05)
                 seqs = [seq for kind, _, seq in batch if kind == "change"]
-                if seqs and (self.queue.empty() or time.monotonic() - self.checkpoint.saved_at > 1.0):
-                    self.checkpoint.save(seqs[-1])
+                if seqs:
+                    self._unsaved = seqs[-1]
+                self._checkpoint()
                 metrics.CHANGES_LAG.labels(self.buffer.name).set(self.queue.qsize())
             except Exception as exc:  # CouchDB trouble or a bug: the pillow carries on either way
                 if isinstance(exc, (CouchUnavailable, CouchError)):
@@ -445,6 +481,10 @@ class BufferPillow:
                     log.exception("%s: unexpected error; carrying on", self.buffer.name)
                 self.processor.needs_full_scan = True
                 self.stop.wait(1.0)
+        try:  # what was worked off since the last checkpoint, so a restart need not read it again
+            self._checkpoint(force=True)
+        except (CouchUnavailable, CouchError) as exc:
+            log.info("%s: last checkpoint not saved (%s)", self.buffer.name, exc)
 
     def _until_ready(self, fn):
         delay = 0.5
@@ -475,6 +515,7 @@ class Worker:
             for name, role in ((settings.movies_buffer_db, "buffer"), (settings.series_buffer_db, "buffer"),
                                (settings.movies_db, "collection"), (settings.series_db, "collection"))]
         self.state = couch.db(settings.sidecar_db)
+        self.started_at = now_iso()  # in every report: claims older than this are not this process's work
         # every job runs in a thread of its own: `name`, `run()` until the stop event, and the
         # `feed` (a ChangeFeed or None) that stop() closes and status() reports
         self.jobs = [*self.pillows, *self.resolvers]
@@ -498,11 +539,13 @@ class Worker:
                                                          "failing_since": None}
                  for p in self.jobs if hasattr(p, "feed")}
         return {"_id": f"worker:{self.settings.worker_id}", "pid": os.getpid(), "at": now_iso(),
-                "at_ts": time.time(), "feeds": feeds}
+                "at_ts": time.time(), "started_at": self.started_at, "feeds": feeds}
 
     def _report_forever(self) -> None:
-        rev = None
-        while not self.stop_event.wait(min(REPORT_EVERY, 2.0) if rev is None else REPORT_EVERY):
+        rev, first = None, True
+        # the first report goes out at once: other workers learn of a restart before its claims go stale
+        while not self.stop_event.wait(0 if first else REPORT_EVERY):
+            first = False
             doc = self.status()
             try:
                 current = self.state.get(doc["_id"])

@@ -279,3 +279,19 @@ def test_collection_merge_is_idempotent_and_ignores_deleted_history():
     a = {**doc, "_id": "tmdb:1", "_rev": "2-a"}
     gone = {"_id": "tmdb:1", "_rev": "3-z", "_deleted": True, "merged_into": "2-a"}
     assert resolve_collection([a, gone]).writes == [] and resolve_collection([a]).live == a
+
+
+def test_sibling_claims_of_workers_that_restarted_since_are_nobodys_work():
+    """Two claims taken at once on two nodes, both workers killed and restarted: neither claim is
+    in flight (each worker's report says when it started), so they merge instead of waiting for
+    CLAIM_TIMEOUT (bench/cluster.py --mode kills found two such wishes held up)."""
+    from datetime import datetime, timezone
+    wish = {"type": "movie", "tmdbId": 1, "title": "x", "action": "download", "requested_at": "2026-01-01T00:00:00Z"}
+    now = datetime.now(timezone.utc)
+    claimed = iso(now)
+    a = _leaf("2-aaa", "1-p", **wish, state="processing", claimed_by="w1", claimed_at=claimed, attempts=1)
+    b = _leaf("2-bbb", "1-p", **wish, state="processing", claimed_by="w2", claimed_at=claimed, attempts=1)
+    assert resolve_buffer([a, b], {}, now, 300).outcome == "waiting"
+    later = "9999-01-01T00:00:00.000Z"  # both started after their claims
+    merged = resolve_buffer([a, b], {}, now, 300, started={"w1": later, "w2": later})
+    assert merged.outcome == "merged" and len(merged.writes) == 1  # the other branch merged away
