@@ -471,8 +471,15 @@ def wish_in_retry(srv: Server, fake_radarr, start_worker, client: PouchSession, 
     client("wish")
     client("sync")
     wait_server_state(srv, doc_id, lambda d: d.get("state") == "retry", "in retry")
-    client("sync")
-    local = client("get", id=doc_id)["doc"]
+    # the worker retries every fraction of a second here: sync until the copy caught a retry
+    # (not the claim of the next attempt)
+    deadline = time.monotonic() + 15
+    while True:
+        client("sync")
+        local = client("get", id=doc_id)["doc"]
+        if local.get("state") == "retry" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert local["state"] == "retry" and "503" in local["last_error"]["message"], local
     return local
 

@@ -775,7 +775,7 @@ DUMMY_SECRETS = {
     # tests/conftest.py, tests/fakes/servarr.py
     "hook-secret-pw", "reconcile-secret-token", "test-radarr-key", "test-sonarr-key",
     # tests/*.py
-    "test-radarr-4k-key", "wrong-key", "from-env", "S3CRETpw", "p%40ss%2Fw", "s3cret", "Pässwörd-ñ",
+    "test-radarr-4k-key", "wrong-key", "from-env", "S3CRETpw", "p%40ss%2Fw", "s3cret", "Pässwörd-ñ", "whatever",
     # scripts/dev.py (the local fakes' keys), bench/
     "fake-radarr-key", "fake-sonarr-key", "bench-reconcile-token", "bench-radarr-key", "bench-sonarr-key",
 }
@@ -792,7 +792,8 @@ SECRET_PATTERNS = [
     ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b")),
 ]
 # a captured value made of these is code or a placeholder, not a secret
-PLACEHOLDER = re.compile(r"(?i)^(?:\$\{?\w+\}?|<[^>]*>|\{[^}]*\}|x+|\*+|\.+|change-?me[\w-]*|secret|password|pw|pass|"
+# (also the docs' stand-ins such as ADMIN-PASSWORD, which the reader replaces)
+PLACEHOLDER = re.compile(r"(?i)^(?:[a-z][a-z0-9]*-(?:password|key|token|secret)|\$\{?\w+\}?|<[^>]*>|\{[^}]*\}|x+|\*+|\.+|change-?me[\w-]*|secret|password|pw|pass|"
                          r"example\w*|dummy\w*|placeholder|your[-_]\w+|test[-_]?\w*|fake[-_]?\w*|\w*-pw|\w+-token)$")
 
 
