@@ -23,12 +23,13 @@ from __future__ import annotations
 import codecs
 import json
 import logging
-import pickle
 import re
 import socket
 import threading
 import time
 import uuid
+from array import array
+from bisect import bisect_left
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
@@ -39,7 +40,7 @@ from . import metrics
 from .arr import ArrError, ServarrClient, TransientArrError, client_for
 from .auth import require_token
 from . import posters
-from .collection import apply_changes, doc_id, facts_from_resource, iso, merge, now_iso, preferred_instance
+from .collection import apply_changes, doc_id, facts_from_resource, iso, merge, now_iso
 from .config import ArrInstance, Settings
 from .couch import Conflict, Couch, CouchError, CouchUnavailable, Database, NoQuorum
 
@@ -208,7 +209,12 @@ def stream_library(client: ServarrClient) -> Iterator[dict]:
     """Every resource of GET /api/v3/movie or /series, streamed. Raises ArrError."""
     # open_listing maps HTTP and connection errors to ArrError and leaves the body unread,
     # so it is parsed as it arrives
-    resp = client.open_listing()
+    return iter_listing(client, client.open_listing())
+
+
+def iter_listing(client: ServarrClient, resp: requests.Response) -> Iterator[dict]:
+    """The resources of an opened listing (ServarrClient.open_listing), as they arrive; closes
+    the response. Raises ArrError."""
     with resp:
         try:
             for item in iter_json_array(resp.iter_content(chunk_size=1 << 18)):
@@ -224,50 +230,128 @@ def stream_library(client: ServarrClient) -> Iterator[dict]:
 
 # --------------------------------------------------------------------------- one kind
 
+UNCHANGED, ADDED, UPDATED, REMOVED = range(4)  # what a run did to a doc (codes in the seen arrays)
+OUTCOMES = ("unchanged", "added", "updated", "removed")
+ID_PAGE = 5000  # ids per _all_docs page of the removal pass (ids only: ~100 bytes a row)
+POSTER_BATCH = 5000  # doc ids per posters.sync_posters call
+
+
+def _combine(before: int | None, now: int) -> int:
+    """What a run did to a doc, from what an earlier pass of the same run did (before) and what
+    this pass does (now), both relative to the doc as each pass read it."""
+    if before is None or before == UNCHANGED:
+        return now
+    if before == ADDED:
+        return ADDED
+    if before == UPDATED:
+        return REMOVED if now == REMOVED else UPDATED
+    return REMOVED if now == UNCHANGED else UPDATED  # removed earlier in the run, live again now
+
 
 class KindReconcile:
-    """Reconcile one kind (movies or series) over all instances of its arr."""
+    """Reconcile one kind (movies or series) over all instances of its arr, in memory that does
+    not grow with the library.
+
+    Each instance's listing is streamed and worked off in chunks of PAGE_SIZE titles: the chunk's
+    collection docs are read by key (not at all on a first import into an empty collection),
+    merged, and what changed is written with one `_bulk_docs`; then the chunk is forgotten. What
+    stays per title is one 64-bit int per instance (`seen`: external id, whether the listing's
+    entry was applied, what the run did to the doc), sorted once the listing is over. Instances
+    are worked off in preference order ("default", then by name): title facts come from the
+    first that lists a title, as preferred_instance() says.
+
+    Removals come last and only for instances whose listing finished: the collection is paged by
+    id only (`_all_docs` without docs) and the docs no listing named are read and lose those
+    instances; docs a later listing should have named (`claims`, ints too) are read again."""
 
     def __init__(self, settings: Settings, couch: Couch, kind: str, arr: str, result: dict):
         self.settings, self.kind, self.arr = settings, kind, arr
         self.id_field = "tmdbId" if kind == "movie" else "tvdbId"
+        self.prefix = "tmdb:" if kind == "movie" else "tvdb:"
         self.db = couch.db(settings.movies_db if kind == "movie" else settings.series_db)
         self.result = result
-        # doc id -> {instance name: pickled (facts, entry)}: only what the collection docs hold,
-        # pickled because the display facts (overview, ratings, images...) made the dicts of a
-        # 12,000-title library ~50 MB; as bytes ~18 MB, for ~7 µs a title to pack and unpack
-        self.library: dict[str, dict[str, bytes]] = {}
+        # preference order: the first instance that lists a title gives its title facts
+        self.order = sorted(settings.instances(arr), key=lambda i: (i.name != "default", i.name))
         self.complete: set[str] = set()  # instances whose listing finished: only these can lose titles
         # when each listing started: a doc a webhook or the worker wrote after that knows better
         self.listed_at: dict[str, str] = {}
+        self.done: list[str] = []  # instances worked off, in order
+        self.seen: dict[str, array] = {}  # instance -> sorted id << 3 | applied << 2 | outcome
+        self.claims: dict[str, array] = {i.name: array("q") for i in self.order}  # ids naming a later instance
+        self._opened: tuple[ArrInstance, ServarrClient, Any] | None = None  # a listing opened, not yet read
+        self._empty: bool | None = None  # the collection held no title when the run began
         self._writes: list[dict] = []
-        self._pending: dict[str, dict] = {}  # id -> library entries of the docs in _writes
+        self._pending: dict[str, dict] = {}  # id -> how to compute the doc again, what it was
         self._last_progress = time.monotonic()
         # posters (sidecar/posters.py): ids of docs whose poster is missing or changed, and the
         # bytes of the posters the collection holds (counted from the docs read anyway)
-        self.poster_ids: list[str] = []
+        self.poster_ids = array("q")
         self.poster_bytes = 0
 
-    # --- phase 1: the libraries
+    # --- the listings
     def read_libraries(self) -> None:
-        for inst in self.settings.instances(self.arr):
-            self._read_instance(inst)
+        """Open the first listing: the run's view of the library begins now (a doc written after
+        this is newer than the listing). reconcile_collection() streams it, and the others."""
+        if self.order and self._opened is None:
+            self._opened = self._open(self.order[0])
 
-    def _read_instance(self, inst: ArrInstance) -> None:
-        label = f"{self.arr}:{inst.name}"
-        t0 = time.monotonic()
-        count = 0
+    def _open(self, inst: ArrInstance) -> tuple[ArrInstance, ServarrClient, Any]:
         client = client_for(inst, timeout=self.settings.arr_timeout)
         self.listed_at[inst.name] = now_iso()
         try:
-            for res in stream_library(client):
+            # open_listing maps HTTP and connection errors to ArrError and leaves the body unread
+            return inst, client, client.open_listing()
+        except ArrError as exc:
+            return inst, client, exc
+
+    def close(self) -> None:
+        if self._opened is not None:
+            _, client, resp = self._opened
+            self._opened = None
+            if not isinstance(resp, ArrError):
+                resp.close()
+            client.session.close()
+
+    # --- phase 1: each listing, in chunks
+    def reconcile_collection(self) -> None:
+        try:
+            if self._empty is None:
+                rows = self.db.all_docs(include_docs=False, limit=1, startkey=self.prefix,
+                                        endkey=self.prefix + "\ufff0")
+                self._empty = not rows
+            for n, inst in enumerate(self.order):
+                opened = self._opened if self._opened is not None and self._opened[0] is inst else self._open(inst)
+                self._opened = opened
+                # a first import reads nothing back: the first listing goes into an empty
+                # collection (a doc written meanwhile makes its write a conflict, merged then)
+                self._read_instance(*opened, blind=self._empty and n == 0)
+                self.close()
+            if self.complete:  # else nothing can be removed: docs no listing named are not looked at
+                self._remove_unlisted()
+            self._flush()
+        finally:
+            self.close()
+        self.sync_posters()
+
+    def _read_instance(self, inst: ArrInstance, client: ServarrClient, resp, blind: bool) -> None:
+        label = f"{self.arr}:{inst.name}"
+        t0 = time.monotonic()
+        count = 0
+        seen = array("q")
+        chunk: dict[int, tuple[dict, dict]] = {}
+        try:
+            if isinstance(resp, ArrError):
+                raise resp  # the listing could not be opened
+            for res in iter_listing(client, resp):
                 external_id = res.get(self.id_field)
                 if not isinstance(external_id, int) or isinstance(external_id, bool) or external_id <= 0:
                     continue  # no usable id: nothing to key a doc by
                 got = facts_from_resource(self.kind, res)
-                self.library.setdefault(doc_id(self.kind, external_id), {})[inst.name] = pickle.dumps(
-                    (got["facts"], got["entry"]), protocol=pickle.HIGHEST_PROTOCOL)
+                chunk[external_id] = (got["facts"], got["entry"])
                 count += 1
+                if len(chunk) >= PAGE_SIZE:
+                    self._listed_chunk(inst.name, chunk, seen, blind)
+                    chunk = {}
                 self._progress(f"{label}: {count} titles read")
         except ArrError as exc:
             # what was read is still true (used for updates); nothing is removed for this instance
@@ -280,99 +364,91 @@ class KindReconcile:
             log.info("reconcile: %s listed %d titles in %.1f s", label, count, time.monotonic() - t0)
         finally:
             client.session.close()
+        if chunk:
+            self._listed_chunk(inst.name, chunk, seen, blind)
         self.result["instances"][label] = count
+        self.seen[inst.name] = array("q", sorted(seen))
+        self.done.append(inst.name)
 
-    # --- phase 2: the collection
-    def reconcile_collection(self) -> None:
-        if not self.library and not self.complete:
-            return  # no instance answered: there is nothing to compare against
-        compared = 0
-        for page in self._pages():
-            for existing in page:
-                entries = self.library.pop(existing["_id"], {})
-                new = self.reconciled(existing, entries)
-                compared += 1
-                if new is None:
-                    self.result["unchanged"] += 1
-                else:
-                    self._queue(new, existing, entries)
-                self._note_poster(new or existing, existing)
-            self._progress(f"{self.db.name}: {compared} docs compared")
-        # titles in a library but not in the collection yet
-        for did in list(self.library):
-            entries = self.library.pop(did)
-            new = self.reconciled(None, entries)
-            if new is not None:
-                self._queue(new, None, entries)
-                self._note_poster(new, None)
+    def _listed_chunk(self, name: str, chunk: dict[int, tuple[dict, dict]], seen: array, blind: bool) -> None:
+        """Merge one chunk of a listing into the collection: read, merge, write, then remember
+        each title as one int."""
+        ids = [self.doc_id(x) for x in chunk]
+        current = {} if blind else self.db.docs_by_id(ids)
+        later = {i.name for i in self.order} - set(self.done) - {name}
+        codes: list[tuple[int, list]] = []
+        for did, (x, (facts, entry)) in zip(ids, chunk.items()):
+            existing = current.get(did)
+            earlier_applied, before = self._earlier(x)
+            if before is None:  # the first time this run reads the doc
+                self._count_poster_bytes(existing)
+            for other in ((existing or {}).get("instances") or {}):
+                if other in later:
+                    self.claims[other].append(x)  # if that listing does not name it, it loses that instance
+            code = [False, before]  # [entry applied, outcome before this pass, outcome after it (appended)]
+
+            def compute(doc, x=x, facts=facts, entry=entry, facts_ok=not earlier_applied, code=code):
+                new, code[0] = self._reconciled(doc, x, name, facts, entry, facts_ok)
+                return new
+
+            self._decide(did, x, existing, compute(existing), compute, code)
+            codes.append((x, code))
         self._flush()
-        self.sync_posters()
+        for x, (applied, _before, outcome) in codes:
+            seen.append(x << 3 | int(applied) << 2 | outcome)
+        self._progress(f"{self.db.name}: {len(seen)} docs compared")
 
-    def _note_poster(self, doc: dict, existing: dict | None) -> None:
-        if not self.settings.posters:
-            return
-        self.poster_bytes += posters.stored_bytes(existing)
-        if posters.wanted(doc):
-            self.poster_ids.append(doc["_id"])
+    def _decide(self, did: str, x: int, existing: dict | None, new: dict | None, compute, code: list) -> None:
+        """Queue the write of a doc that changes, or count it unchanged. code: [applied, before,
+        (outcome, filled in when known)]."""
+        if new is None:
+            code.append(self._count(code[1], UNCHANGED))
+            self._note_poster(x, existing)
+        else:
+            self._writes.append(new)
+            self._pending[did] = {"x": x, "existing": existing, "compute": compute, "code": code}
+            if len(self._writes) >= WRITE_BATCH:
+                self._flush()
 
-    def sync_posters(self) -> None:
-        """Store the posters found missing or changed, after the docs are written (failures are
-        logged and counted, never fatal: the next run tries them again)."""
-        if not self.settings.posters:
-            return
-        ids, self.poster_ids = self.poster_ids, []
-        try:
-            counts = posters.sync_posters(self.settings, self.db.couch, self.kind, ids, used_bytes=self.poster_bytes)
-        except Exception:  # posters are never worth failing a reconcile for
-            log.exception("reconcile: storing posters for %s failed", self.db.name)
-            counts = {"failed": len(ids)}
-        total = self.result.setdefault("posters", {"stored": 0, "over_budget": 0, "failed": 0})
-        for key, n in counts.items():
-            total[key] = total.get(key, 0) + n
-
-    def _pages(self) -> Iterator[list[dict]]:
-        start = None
-        while True:
-            params: dict[str, Any] = {"limit": PAGE_SIZE}
-            if start is not None:
-                params.update(startkey=start, skip=1)
-            rows = self.db.all_docs(include_docs=True, **params)
-            if not rows:
-                return
-            start = rows[-1]["id"]
-            yield [r["doc"] for r in rows if r.get("doc") and not r["id"].startswith("_")]
-            if len(rows) < PAGE_SIZE:
-                return
-
-    def reconciled(self, existing: dict | None, packed: dict[str, bytes]) -> dict | None:
-        """The doc after applying what the listings say, or None when nothing changes."""
-        # our own pickles of (facts, entry), made in _read_instance
-        entries: dict[str, tuple[dict, dict]] = {name: pickle.loads(b) for name, b in packed.items()}
-        external_id = (existing or {}).get(self.id_field)
-        if external_id is None:
-            if not entries:
-                return None  # not a title doc
-            external_id = next(iter(entries.values()))[0].get(self.id_field)
-        doc, changed = existing, False
-        listed = [name for name in entries if not self._newer_than_listing(existing, name)]
-        # title-level facts (title, overview, images...) from one instance, the one the summary
-        # comes from ("default", else the first by name), so two instances that tell them
-        # differently do not flip the doc back and forth on every run
-        first = preferred_instance(listed) if listed else None
-        for name in sorted(sorted(listed), key=lambda n: n != first):
-            facts, entry = entries[name]
+    def _reconciled(self, existing: dict | None, x: int, name: str | None, facts: dict | None, entry: dict | None,
+                    facts_ok: bool) -> tuple[dict | None, bool]:
+        """(the doc after applying this instance's entry and the removals that are due, or None
+        when nothing changes; whether the entry was applied)."""
+        doc, changed, applied = existing, False, False
+        if name is not None and not self._newer_than_listing(existing, name):
+            applied = True
             # a file now: any earlier Grab is over; otherwise keep grabbed (no queue info here)
             flags = {"grabbed": False} if entry.get("hasFile") else None
-            new = merge(doc, self.kind, external_id, "reconcile", facts=facts if name == first else None,
-                        instance=name, entry=entry, set_fields=flags)
+            new = merge(doc, self.kind, x, "reconcile", facts=facts if facts_ok else None, instance=name,
+                        entry=entry, set_fields=flags)
             if new is not None:
                 doc, changed = new, True
-        for name in list(((doc or {}).get("instances") or {})):
-            if name in self.complete and name not in entries and not self._newer_than_listing(existing, name):
-                new = merge(doc, self.kind, external_id, "reconcile", remove_instance=name)
+        # instances whose complete listing, worked off earlier in this run, did not name the title
+        for other in list(((doc or {}).get("instances") or {})):
+            if (other != name and other in self.complete and other in self.seen and not self._named(other, x)
+                    and not self._newer_than_listing(existing, other)):
+                new = merge(doc, self.kind, x, "reconcile", remove_instance=other)
                 if new is not None:
                     doc, changed = new, True
-        return doc if changed else None
+        return (doc if changed else None), applied
+
+    def _named(self, instance: str, x: int) -> bool:
+        """Did this instance's listing (worked off already) name title x?"""
+        arr = self.seen[instance]
+        i = bisect_left(arr, x << 3)
+        return i < len(arr) and arr[i] >> 3 == x
+
+    def _earlier(self, x: int) -> tuple[bool, int | None]:
+        """(whether an earlier listing of this run applied its entry to title x, what the run
+        did to the doc so far: None when no listing named it yet)."""
+        applied, outcome = False, None
+        for name in self.done:
+            arr = self.seen[name]
+            i = bisect_left(arr, x << 3)
+            if i < len(arr) and arr[i] >> 3 == x:
+                applied = applied or bool(arr[i] >> 2 & 1)
+                outcome = arr[i] & 3  # the later listing's code includes the earlier ones'
+        return applied, outcome
 
     def _newer_than_listing(self, existing: dict | None, instance: str) -> bool:
         """True when someone else (the worker, a webhook) wrote the doc after this instance's
@@ -380,18 +456,89 @@ class KindReconcile:
         return (existing is not None and existing.get("source") != "reconcile"
                 and (existing.get("updated_at") or "") > self.listed_at.get(instance, "~"))
 
-    def _queue(self, new: dict, existing: dict | None, entries: dict) -> None:
-        self._writes.append(new)
-        self._pending[new["_id"]] = {"existing": existing, "entries": entries}
-        if len(self._writes) >= WRITE_BATCH:
-            self._flush()
+    def doc_id(self, x: int) -> str:
+        return doc_id(self.kind, x)
 
-    def _classify(self, new: dict, existing: dict | None) -> str:
+    # --- phase 2: titles a complete listing no longer names
+    def _remove_unlisted(self) -> None:
+        """Docs no listing named (found by paging the collection's ids), and docs a later
+        listing was expected to name but did not (claims), lose the instances whose listing
+        finished without them."""
+        for name in self.done:
+            if name in self.complete and self.claims[name]:
+                gone = array("q", sorted({x for x in self.claims[name] if not self._named(name, x)}))
+                self.claims[name] = array("q")
+                for i in range(0, len(gone), PAGE_SIZE):
+                    self._unlisted_chunk(list(gone[i:i + PAGE_SIZE]))
+        # every doc no listing named: read when a finished listing could have lost it, else only counted
+        batch: list[int] = []
+        start = None
+        while True:
+            params: dict[str, Any] = {"limit": ID_PAGE}
+            if start is not None:
+                params.update(startkey=start, skip=1)
+            rows = self.db.all_docs(include_docs=False, **params)
+            for r in rows:
+                did = r["id"]
+                if did.startswith("_"):
+                    continue
+                x = self._external_id(did)
+                if x is not None and self._earlier(x)[1] is not None:
+                    continue  # named by a listing: worked off above
+                if x is None:
+                    self.result["unchanged"] += 1  # not a title doc
+                    continue
+                batch.append(x)
+                if len(batch) >= PAGE_SIZE:
+                    self._unlisted_chunk(batch)
+                    batch = []
+            if len(rows) < ID_PAGE:
+                break
+            start = rows[-1]["id"]
+        if batch:
+            self._unlisted_chunk(batch)
+
+    def _external_id(self, did: str) -> int | None:
+        if not did.startswith(self.prefix):
+            return None
+        try:
+            x = int(did[len(self.prefix):])
+        except ValueError:
+            return None
+        return x if x > 0 and str(x) == did[len(self.prefix):] else None
+
+    def _unlisted_chunk(self, xs: list[int]) -> None:
+        ids = [self.doc_id(x) for x in xs]
+        current = self.db.docs_by_id(ids)
+        for did, x in zip(ids, xs):
+            existing = current.get(did)
+            if existing is None:
+                continue  # deleted meanwhile
+            _, before = self._earlier(x)
+            if before is None:
+                self._count_poster_bytes(existing)
+
+            def compute(doc, x=x):
+                return self._reconciled(doc, x, None, None, None, False)[0]
+
+            self._decide(did, x, existing, compute(existing), compute, [False, before])
+        self._flush()
+
+    # --- writing and counting
+    def _count(self, before: int | None, now: int) -> int:
+        """Count what the run did to a doc (taking back what an earlier pass counted for it)."""
+        outcome = _combine(before, now)
+        if before is not None:
+            self.result[OUTCOMES[before]] -= 1
+        self.result[OUTCOMES[outcome]] += 1
+        return outcome
+
+    def _classify(self, new: dict, existing: dict | None) -> int:
         if existing is None:
-            return "added"
+            return ADDED
         if new.get("status") == "removed" and existing.get("status") != "removed":
-            return "removed"
-        return "updated"
+            return REMOVED
+        return UPDATED
 
     def _flush(self) -> None:
         if not self._writes:
@@ -401,41 +548,77 @@ class KindReconcile:
         results = self.db.bulk_docs(writes)
         retry = {}
         for doc in writes:
+            p = pending[doc["_id"]]
             r = results.get(doc["_id"], {})
             if r.get("error") == "conflict":
-                retry[doc["_id"]] = pending[doc["_id"]]["entries"]  # a webhook wrote meanwhile
+                retry[doc["_id"]] = p  # a webhook wrote meanwhile
             elif r.get("error"):
-                self._write_error(doc["_id"], f"{r.get('error')}: {r.get('reason')}")
+                self._write_error(doc["_id"], f"{r.get('error')}: {r.get('reason')}", p)
             else:
-                self.result[self._classify(doc, pending[doc["_id"]]["existing"])] += 1
+                p["code"].append(self._count(p["code"][1], self._classify(doc, p["existing"])))
+                self._note_poster(p["x"], doc)
         if retry:
             self._retry(retry)
 
     def _retry(self, retry: dict[str, dict]) -> None:
         decided: dict[str, tuple[dict | None, dict | None]] = {}
 
-        def change_for(did: str, entries: dict):
+        def change_for(did: str, p: dict):
             def change(existing):
-                new = self.reconciled(existing, entries)
+                new = p["compute"](existing)
                 decided[did] = (existing, new)
                 return new
             return change
 
-        outcome = apply_changes(self.db, {did: change_for(did, e) for did, e in retry.items()})
+        outcome = apply_changes(self.db, {did: change_for(did, p) for did, p in retry.items()})
         for did, res in outcome.items():
+            p = retry[did]
             existing, new = decided.get(did, (None, None))
             if res == "written" and new is not None:
-                self.result[self._classify(new, existing)] += 1
+                p["code"].append(self._count(p["code"][1], self._classify(new, existing)))
+                self._note_poster(p["x"], new)
             elif res == "unchanged":
-                self.result["unchanged"] += 1
+                p["code"].append(self._count(p["code"][1], UNCHANGED))
+                self._note_poster(p["x"], existing)
             else:
-                self._write_error(did, res)
+                self._write_error(did, res, p)
 
-    def _write_error(self, did: str, reason: str) -> None:
+    def _write_error(self, did: str, reason: str, p: dict) -> None:
+        # the doc stays as it was: counted unchanged (or as an earlier pass of the run left it)
+        p["code"].append(self._count(p["code"][1], UNCHANGED))
         self.result["write_errors"] += 1
         if self.result["write_errors"] <= 20:  # the first few say enough; the count says the rest
             self.result["errors"].append({"doc": did, "code": "write_failed", "message": reason})
         log.warning("reconcile: could not write %s: %s", did, reason)
+
+    # --- posters
+    def _count_poster_bytes(self, existing: dict | None) -> None:
+        if self.settings.posters:
+            self.poster_bytes += posters.stored_bytes(existing)
+
+    def _note_poster(self, x: int, doc: dict | None) -> None:
+        if self.settings.posters and doc is not None and posters.wanted(doc):
+            self.poster_ids.append(x)
+
+    def sync_posters(self) -> None:
+        """Store the posters found missing or changed, after the docs are written (failures are
+        logged and counted, never fatal: the next run tries them again)."""
+        if not self.settings.posters:
+            return
+        xs = sorted(set(self.poster_ids))
+        self.poster_ids = array("q")
+        total = self.result.setdefault("posters", {"stored": 0, "over_budget": 0, "failed": 0})
+        for i in range(0, max(len(xs), 1), POSTER_BATCH):
+            ids = [self.doc_id(x) for x in xs[i:i + POSTER_BATCH]]
+            try:
+                # the budget: the bytes counted from the docs read; later batches go on from there
+                counts = posters.sync_posters(self.settings, self.db.couch, self.kind, ids,
+                                              used_bytes=self.poster_bytes if i == 0 else None)
+            except Exception:  # posters are never worth failing a reconcile for
+                log.exception("reconcile: storing posters for %s failed", self.db.name)
+                counts = {"failed": len(ids)}
+            for key, n in counts.items():
+                total[key] = total.get(key, 0) + n
 
     def _progress(self, message: str) -> None:
         if time.monotonic() - self._last_progress >= PROGRESS_EVERY:
