@@ -268,6 +268,7 @@ def test_page_adds_titles_and_updates_live(browser_node, settings, couch, couch_
             assert done["event"] == "done"
         finally:
             script.close()
+            script.save_steps(ARTIFACTS / "browser-steps.json")
 
     steps = script.steps
     assert steps["form-error"]["message"] == "title must not be empty"
@@ -321,6 +322,7 @@ def test_page_signs_in_when_couchdb_wants_a_user(browser_node, settings, secured
             done = script.next_event(60)
         finally:
             script.close()
+            script.save_steps(ARTIFACTS / "browser-signin-steps.json")
     assert done["event"] == "done"
     assert script.steps["auth-needed"]["signinOpen"] is True
     assert script.steps["auth-needed"]["badge"] == "sign-in needed"
@@ -435,6 +437,7 @@ def test_page_shows_refusals_discards_them_and_withdraws(browser_node, secured, 
             assert done["event"] == "done"
         finally:
             script.close()
+            script.save_steps(ARTIFACTS / "browser-refusals-steps.json")
 
     steps = script.steps
     listed = steps["listed"]["items"]
@@ -665,6 +668,7 @@ def test_page_names_a_cors_origin_couchdb_does_not_allow(browser_node, settings,
             assert done["event"] == "done"
         finally:
             script.close()
+            script.save_steps(ARTIFACTS / "browser-cors-steps.json")
     expected = (f"This page's origin {blocked} is not allowed by CouchDB's CORS settings: add it to cors/origins "
                 "(docs/frontend.md)")
     assert done["origin"] == blocked

@@ -42,6 +42,7 @@
     serverRevs: new Set(),  // `${key}@${rev}` the server has (pulled, or pushed in this session)
     lastAdded: null,        // {kind, id, rev, title}: the form's message follows that wish
     discarding: new Map(),  // key -> the discard running for it
+    openDetails: new Set(), // `${kind}/${id}` whose "Details" the person opened (kept across renders)
     renderQueued: false,
   };
 
@@ -264,8 +265,9 @@
       failedTry(r, err);
     }).on('change', (info) => {
       if (!current()) return;
+      const busy = r.state === 'active';
       wentThrough(r);
-      if (r.state === 'error') r.state = 'active';
+      if (busy) r.state = 'active';  // a batch went through; more may follow before it pauses
       const docs = (info && info.docs) || [];
       if (db) for (const d of docs) app.serverRevs.add(`${keyOf(db, d._id)}@${d._rev}`);
       if (direction === 'push') {
@@ -540,8 +542,26 @@
     if (app.serverRevs.has(`${key}@${doc._rev}`)) return true;  // the server's own version
     const problem = wishProblem(doc, kind);
     if (!problem) return true;
-    markUnsendable(db, doc._id, doc._rev, problem);
+    if (isUnsent(db, doc)) markUnsendable(db, doc._id, doc._rev, problem);
+    else confirmUnsendable(kind, doc._id, doc._rev, problem);
     return false;
+  }
+
+  // A wish that fails the check and was not written here since the start: the server may have it
+  // already (written before its rules were what they are now, then pulled). Ask; only a revision
+  // the server does not have is "cannot be sent".
+  async function confirmUnsendable(kind, id, rev, problem) {
+    const db = app.local[kind].buffer;
+    try {
+      const missing = await remote(dbNames(kind).buffer).revsDiff({[id]: [rev]});
+      if (!(missing[id] && missing[id].missing.includes(rev))) {
+        app.serverRevs.add(`${keyOf(db, id)}@${rev}`);
+        return;
+      }
+    } catch (e) {
+      // no answer: it fails the server's rules, so it cannot be sent unless the server has it
+    }
+    markUnsendable(db, id, rev, problem);
   }
 
   function markUnsendable(db, id, rev, reason) {
@@ -1202,13 +1222,19 @@
     const out = [];
     const e = doc.last_error;
     if (e && e.message) {
+      // every render builds the list anew: an opened "Details" stays open
+      const key = `${kind}/${doc._id}`;
+      const summary = el('summary', {text: 'Details'});
+      const more = el('details', {class: 'detail', open: app.openDetails.has(key) ? '' : null}, summary,
+        el('p', {'data-testid': 'detail'},
+          el('code', {text: `${e.code ? `${e.code}: ` : ''}${e.message}`}),
+          e.at ? el('span', {class: 'at', text: ` (${when(e.at)})`}) : null));
+      // (click, not toggle: toggle comes later, maybe after a render replaced this element)
+      summary.addEventListener('click', () => {
+        if (more.open) app.openDetails.delete(key); else app.openDetails.add(key);
+      });
       out.push(el('div', {class: 'error', 'data-testid': 'last-error'},
-        el('p', {class: 'why', 'data-testid': 'why', text: humanError(kind, e, state)}),
-        el('details', {class: 'detail'},
-          el('summary', {text: 'Details'}),
-          el('p', {'data-testid': 'detail'},
-            el('code', {text: `${e.code ? `${e.code}: ` : ''}${e.message}`}),
-            e.at ? el('span', {class: 'at', text: ` (${when(e.at)})`}) : null))));
+        el('p', {class: 'why', 'data-testid': 'why', text: humanError(kind, e, state)}), more));
     }
     if (state === 'retry' && doc.next_attempt_at) {
       out.push(el('p', {class: 'hint', text: `Attempt ${(doc.attempts || 0) + 1} at ${when(doc.next_attempt_at)}`}));

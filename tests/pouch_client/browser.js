@@ -135,6 +135,12 @@ async function main() {
     const why = await page.textContent(`${failedSel} [data-testid="why"]`);
     const detailShown = await page.isVisible(`${failedSel} [data-testid="detail"]`);
     await page.click(`${failedSel} details summary`);
+    await page.waitForSelector(`${failedSel} [data-testid="detail"]`, {state: 'visible'});
+    // a render (each builds the lists anew; typing in the filter makes one): it stays open
+    await page.fill('#filter-text', 'no such title');
+    await page.waitForFunction(() => document.querySelector('#collection-empty').textContent === 'Nothing matches the filter.');
+    await page.fill('#filter-text', '');
+    await page.waitForSelector('#collection-empty', {state: 'hidden'});
     const detail = await page.textContent(`${failedSel} [data-testid="detail"]`);
     out({event: 'step', step: 'failed-shown', ms: Date.now() - t, lastError, why, detail, detailShown,
       detailShownAfterClick: await page.isVisible(`${failedSel} [data-testid="detail"]`)});
