@@ -571,7 +571,8 @@ def test_page_says_offline_and_delivers_on_reconnect(browser_node, settings, cou
     assert down["online"] is True and down["sync"] == {"state": "offline", "text": "offline"}, down
     assert down["item"]["state"] == "unsent" and down["item"]["badge"] == "waiting to sync", down
     assert down["message"] == "Saved “The Matrix Revolutions” on this device; it will be sent when you are online.", down
-    assert done["backMs"] < 4000, f"delivered {done['backMs']} ms after CouchDB answered again (back-off ≤ 3 s)"
+    # the back-off is at most 3 s (PouchDB's own grows to minutes); some room for a busy machine
+    assert done["backMs"] < 6000, f"delivered {done['backMs']} ms after CouchDB answered again (back-off ≤ 3 s)"
     assert fake_radarr.creations[605] == 1
     others = _expected_console_errors(done["consoleErrors"], "ERR_INTERNET_DISCONNECTED", "ERR_CONNECTION_REFUSED")
     assert others == [], others
