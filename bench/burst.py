@@ -6,6 +6,8 @@ requests served meanwhile (pouchdb-server's log), and optionally a py-spy profil
 
 The same run measures the Radarr floor: a minimal client doing only N POST /api/v3/movie with
 the same concurrency against the same slowed fake (what any design must wait for).
+POSTERS=false unless ctx.posters (the worker fetches each moved title's poster in the background;
+the fake would answer each of those after the same delay as an add).
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from pathlib import Path
 
 import requests
 
-from common import (cpu_seconds, drop_dbs, follow, make_settings, movie_request, start_worker, vm_kb, say)
+from common import (cpu_seconds, drop_dbs, follow, make_settings, movie_request, posters_env, start_worker, vm_kb,
+                    say)
 
 
 def py_spy() -> str:
@@ -80,7 +83,8 @@ def burst(ctx, items: int, delay: float, concurrency: int, profile_to: Path | No
           worker_env: dict | None = None) -> dict:
     s = make_settings(ctx.server, ctx.fakes, "burst")
     ctx.fakes.reset()
-    worker = start_worker(s, ctx.logdir, ctx.sidecar_root, ARR_CONCURRENCY=concurrency, **(worker_env or {}))
+    worker = start_worker(s, ctx.logdir, ctx.sidecar_root, ARR_CONCURRENCY=concurrency,
+                          **{**posters_env(ctx), **(worker_env or {})})
     buffer = ctx.server.couch.db(s.movies_buffer_db)
     spy = None
     try:
@@ -101,7 +105,7 @@ def burst(ctx, items: int, delay: float, concurrency: int, profile_to: Path | No
                                     "--format", "raw", "--idle", "--threads", "--nonblocking"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)
-        others0, mark0 = _other_cpu(ctx), ctx.server.request_mark()
+        others0, mark0, qs0 = _other_cpu(ctx), ctx.server.request_mark(), ctx.server.query_server_mark()
         cpu0, t0 = cpu_seconds(worker.pid), time.perf_counter()
         results = buffer.bulk_docs(docs)
         t_written, wall_written = time.perf_counter(), time.time()
@@ -112,6 +116,7 @@ def burst(ctx, items: int, delay: float, concurrency: int, profile_to: Path | No
             raise RuntimeError(f"burst did not drain: {len(gone.seen)}/{items} moved\n{worker.tail()}")
         cpu1 = cpu_seconds(worker.pid)
         others1 = _other_cpu(ctx)
+        query_server = ctx.server.query_server_since(qs0)
         couch_reqs = ctx.server.requests_since(mark0, {s.movies_buffer_db: "buffer", s.movies_db: "collection",
                                                        s.series_buffer_db: "other", s.series_db: "other"})
         # with an external server's log, couch_requests are this run's databases only: the node-wide
@@ -154,6 +159,8 @@ def burst(ctx, items: int, delay: float, concurrency: int, profile_to: Path | No
         "couch_requests": couch_reqs,
         "couch_requests_total": None if couch_reqs is None else sum(couch_reqs.values()),
         **({"couch_requests_node_wide": node_reqs} if node_reqs is not None else {}),
+        # CouchDB 3 only: calls to couchjs (validate_doc_update, process resets...) while it drained, node-wide
+        "query_server": query_server,
     }
 
 

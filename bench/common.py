@@ -201,6 +201,12 @@ class CouchServer:
         except OSError:
             return 0
 
+    def query_server_mark(self):
+        return None  # pouchdb-server runs its JavaScript in-process: no such counters
+
+    def query_server_since(self, mark):
+        return None
+
     def requests_since(self, offset: int, dbs: dict[str, str]) -> dict[str, int]:
         """Requests pouchdb-server logged (log.txt) after `offset`, by method and kind of path,
         databases named by role (dbs: {name: role})."""
@@ -440,6 +446,28 @@ class ExternalCouch:
             return None
         return {"node-wide": stats1 - stats0 - 1}
 
+    def query_server_mark(self) -> dict[str, tuple[int, int]] | None:
+        """CouchDB's query-server counters (/_node/_local/_stats/couchdb/query_server): per kind
+        of call to couchjs (ddoc_vdu = validate_doc_update, reset = taking a process from the
+        pool, map, ddoc_filter...), (calls, microseconds). Node-wide: every client's calls."""
+        try:
+            d = self.session.get(self.url + "/_node/_local/_stats/couchdb/query_server", timeout=10).json()
+            return {k: (int(d["calls"][k]["value"]), int(d["time"][k]["value"])) for k in d["calls"] if k in d["time"]}
+        except Exception:
+            return None
+
+    def query_server_since(self, mark) -> dict[str, dict[str, float]] | None:
+        """{kind: {"calls": n, "ms": total ms}} since `mark`, for the kinds that were called."""
+        now = self.query_server_mark()
+        if mark is None or now is None:
+            return None
+        out = {}
+        for k, (calls, us) in now.items():
+            c0, u0 = mark.get(k, (0, 0))
+            if calls > c0:
+                out[k] = {"calls": calls - c0, "ms": (us - u0) / 1000}
+        return out
+
     def node_requests_since(self, mark) -> int | None:
         stats0 = mark[0]
         stats1 = self._stats_value()
@@ -514,14 +542,16 @@ class FakeHost:
 
 
 def make_settings(server: CouchServer, fakes: FakeHost, tag: str) -> Settings:
-    """Fresh databases (unique names) with the design docs pushed; production defaults for
-    every knob the benchmark does not name."""
+    """Fresh databases (unique names, the sidecar's own and the lookups db too, so that nothing
+    is left on an external server) with the design docs pushed; production defaults for every
+    knob the benchmark does not name."""
     prefix = f"bench_{tag}_{uuid.uuid4().hex[:6]}"
     user, password = server.auth or (None, None)
     s = Settings(
         couchdb_url=server.url, couchdb_user=user, couchdb_password=password,
         movies_buffer_db=f"{prefix}_movies_buffer", movies_db=f"{prefix}_movies",
         series_buffer_db=f"{prefix}_series_buffer", series_db=f"{prefix}_series",
+        sidecar_db=f"{prefix}_sidecar", lookups_db=f"{prefix}_lookups",
         radarr=(ArrInstance("radarr", "default", fakes.radarr_url, fakes.radarr_key, 1, "/movies"),),
         sonarr=(ArrInstance("sonarr", "default", fakes.sonarr_url, fakes.sonarr_key, 1, "/tv"),),
         webhook_user=WEBHOOK_USER, webhook_password=WEBHOOK_PASSWORD, reconcile_token=RECONCILE_TOKEN,
@@ -533,7 +563,7 @@ def make_settings(server: CouchServer, fakes: FakeHost, tag: str) -> Settings:
 
 
 def db_names(s: Settings) -> tuple[str, ...]:
-    return (s.movies_buffer_db, s.movies_db, s.series_buffer_db, s.series_db)
+    return (s.movies_buffer_db, s.movies_db, s.series_buffer_db, s.series_db, s.sidecar_db, s.lookups_db)
 
 
 def drop_dbs(server: CouchServer, s: Settings) -> None:
@@ -579,6 +609,11 @@ class Proc:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
         except OSError:
             return ""
+
+
+def posters_env(ctx) -> dict:
+    """POSTERS for the worker and web of a latency or burst figure: off unless ctx.posters."""
+    return {"POSTERS": "true" if getattr(ctx, "posters", False) else "false"}
 
 
 def start_worker(s: Settings, logdir: Path, sidecar_root: Path, **env_extra) -> Proc:

@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
-"""The I/O floor of a reconcile: only the HTTP any reconcile must do, nothing else.
+"""The I/O floor of a reconcile: only the HTTP any reconcile must do, nothing else, paged as the
+reconcile pages it (sidecar/reconcile.py), so that it stays a floor at any library size.
 
     python bench/floor_reconcile.py --couch URL --radarr URL KEY --sonarr URL KEY \
-        --movies-db DB --series-db DB --mode import|unchanged
+        --movies-db DB --series-db DB --mode import|unchanged [--page 500] [--id-page 5000]
 
-Per kind: GET the whole library (/api/v3/movie, /api/v3/series) and parse it; read the
-collection with one `_all_docs?include_docs=true` and parse it; for `import`, one `_bulk_docs`
-with a doc per title (built by a plain dict expression, the same fields a collection doc has),
-or --batch N docs per `_bulk_docs` (pouchdb-server digests 20 x 500 faster than 1 x 10,000).
+Per kind, as the reconcile does it:
+- GET the whole library (/api/v3/movie, /api/v3/series) and parse it as it streams in, with the
+  reconcile's own parser (sidecar.reconcile.iter_json_array: the stdlib's C decoder element by
+  element), every --page titles doing that chunk's CouchDB work before reading on;
+- `import` (into an empty collection): one `_all_docs?limit=1` to see the collection is empty,
+  then per chunk one `_bulk_docs` (a doc per title, built by a plain dict expression with the
+  fields a collection doc has);
+- `unchanged`: per chunk its collection docs by key (`POST _all_docs?include_docs=true` with the
+  keys), parsed; then the whole collection by id only (`_all_docs` pages of --id-page rows, no
+  docs): how the reconcile finds docs no listing names.
+What the floor leaves out is the reconcile's own work: facts from each resource, merge, compare.
+
 Prints one JSON line: {"seconds": total, "phases": {...}, "docs_written": n}. The clock starts
 after the interpreter and imports are up, like the reconcile's own. CouchDB credentials, when
 needed, come from the environment: COUCHDB_USER, COUCHDB_PASSWORD.
@@ -21,6 +30,9 @@ import sys
 import time
 
 import requests
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sidecar.reconcile import iter_json_array  # noqa: E402  (the reconcile's own streaming parser)
 
 STAMP = "2026-01-01T00:00:00.000Z"
 
@@ -58,8 +70,10 @@ def main(argv=None) -> int:
     p.add_argument("--movies-db", required=True)
     p.add_argument("--series-db", required=True)
     p.add_argument("--mode", choices=("import", "unchanged"), required=True)
-    p.add_argument("--batch", type=int, default=0,
-                   help="import: docs per _bulk_docs (0: all of a kind in one request, the default)")
+    p.add_argument("--page", type=int, default=500,
+                   help="titles per keyed read and docs per _bulk_docs (sidecar/reconcile.py PAGE_SIZE)")
+    p.add_argument("--id-page", type=int, default=5000,
+                   help="rows per ids-only _all_docs page (sidecar/reconcile.py ID_PAGE)")
     args = p.parse_args(argv)
 
     couch = requests.Session()
@@ -70,28 +84,67 @@ def main(argv=None) -> int:
     written = 0
     t_start = time.perf_counter()
     for kind, (url, key), db in (("movie", args.radarr, args.movies_db), ("series", args.sonarr, args.series_db)):
+        id_field, prefix = ("tmdbId", "tmdb:") if kind == "movie" else ("tvdbId", "tvdb:")
         arr = requests.Session()
         arr.headers.update({"X-Api-Key": key, "Accept": "application/json"})
         t0 = time.perf_counter()
-        library = arr.get(f"{url}/api/v3/{kind}", timeout=300).json()
-        t1 = time.perf_counter()
-        rows = couch.get(f"{args.couch}/{db}/_all_docs", params={"include_docs": "true"}, timeout=300).json()["rows"]
-        t2 = time.perf_counter()
-        phases[f"{kind}_list_s"] = t1 - t0
-        phases[f"{kind}_all_docs_s"] = t2 - t1
+        titles = read = 0
+        wait = {"couch_s": 0.0}
         if args.mode == "import":
-            docs = [collection_doc(kind, res) for res in library]
-            size = args.batch or len(docs) or 1
-            for i in range(0, len(docs), size):
-                resp = couch.post(f"{args.couch}/{db}/_bulk_docs", json={"docs": docs[i:i + size]}, timeout=600)
+            rows = couch.get(f"{args.couch}/{db}/_all_docs",
+                             params={"limit": "1", "startkey": json.dumps(prefix), "endkey": json.dumps(prefix + "\ufff0")},
+                             timeout=300).json()["rows"]
+            if rows:
+                print(f"floor: {db} is not empty; an import floor needs an empty collection", file=sys.stderr)
+
+        def chunk_done(chunk: list[dict]) -> None:
+            nonlocal written, read
+            c0 = time.perf_counter()
+            if args.mode == "import":
+                docs = [collection_doc(kind, res) for res in chunk]
+                resp = couch.post(f"{args.couch}/{db}/_bulk_docs", json={"docs": docs}, timeout=600)
                 resp.raise_for_status()
                 bad = [r for r in resp.json() if "error" in r]
                 if bad:
                     print(f"floor: {len(bad)} docs refused, e.g. {bad[0]}", file=sys.stderr)
-                written += len(docs[i:i + size]) - len(bad)
-            phases[f"{kind}_bulk_s"] = time.perf_counter() - t2
-        phases[f"{kind}_titles"] = len(library)
-        phases[f"{kind}_collection_rows"] = len(rows)
+                written += len(docs) - len(bad)
+            else:
+                keys = [f"{prefix}{res[id_field]}" for res in chunk]
+                resp = couch.post(f"{args.couch}/{db}/_all_docs", params={"include_docs": "true"},
+                                  json={"keys": keys}, timeout=300)
+                resp.raise_for_status()
+                read += sum(1 for r in resp.json()["rows"] if r.get("doc"))
+            wait["couch_s"] += time.perf_counter() - c0
+
+        with arr.get(f"{url}/api/v3/{kind}", timeout=900, stream=True) as listing:
+            listing.raise_for_status()
+            chunk = []
+            for res in iter_json_array(listing.iter_content(chunk_size=1 << 18)):
+                chunk.append(res)
+                titles += 1
+                if len(chunk) >= args.page:
+                    chunk_done(chunk)
+                    chunk = []
+            if chunk:
+                chunk_done(chunk)
+        t1 = time.perf_counter()
+        phases[f"{kind}_listing_and_chunks_s"] = t1 - t0
+        phases[f"{kind}_couch_in_chunks_s"] = wait["couch_s"]
+        if args.mode == "unchanged":
+            start, ids = None, 0
+            while True:
+                params = {"limit": str(args.id_page)}
+                if start is not None:
+                    params.update(startkey=json.dumps(start), skip="1")
+                rows = couch.get(f"{args.couch}/{db}/_all_docs", params=params, timeout=300).json()["rows"]
+                ids += len(rows)
+                if len(rows) < args.id_page:
+                    break
+                start = rows[-1]["id"]
+            phases[f"{kind}_id_pages_s"] = time.perf_counter() - t1
+            phases[f"{kind}_collection_ids"] = ids
+        phases[f"{kind}_titles"] = titles
+        phases[f"{kind}_docs_read"] = read
     print(json.dumps({"seconds": time.perf_counter() - t_start, "phases": phases, "docs_written": written}))
     return 0
 

@@ -4,6 +4,8 @@ webhook received → collection doc visible (web app under gunicorn). Fake Radar
 Closed loop, one item at a time: write (or POST), wait until the follower of the collection
 db's _changes sees the doc, pause `gap` seconds, next. So each figure is a latency, never a
 queue. t0 is taken just before the PUT/POST is sent, t1 when the change line arrives.
+POSTERS=false unless ctx.posters (a poster is fetched after the move, in the background: it is
+not part of "in the collection", only load beside it; bench/run.py --posters keeps them on).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 import requests
 
 from common import (WEBHOOK_PASSWORD, WEBHOOK_USER, drop_dbs, follow, make_settings, movie_request, pct,
-                    start_web, start_worker, say)
+                    posters_env, start_web, start_worker, say)
 
 REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "servarr" / "webhooks"
 
@@ -32,7 +34,7 @@ def worker_latency(ctx, items: int, gap: float, warmup: int = 5) -> dict:
     """One run: `items` buffer docs, one at a time."""
     s = make_settings(ctx.server, ctx.fakes, "lat")
     ctx.fakes.reset()
-    worker = start_worker(s, ctx.logdir, ctx.sidecar_root)
+    worker = start_worker(s, ctx.logdir, ctx.sidecar_root, **posters_env(ctx))
     coll = follow(ctx.server, s.movies_db)
     buffer = ctx.server.couch.db(s.movies_buffer_db)
     lat, timeouts = [], 0
@@ -43,6 +45,7 @@ def worker_latency(ctx, items: int, gap: float, warmup: int = 5) -> dict:
             if coll.wait_for(doc["_id"], 60) is None:
                 raise RuntimeError(f"worker did not move the warm-up item:\n{worker.tail()}")
         time.sleep(0.5)
+        qs0 = ctx.server.query_server_mark()
         for i in range(items):
             doc = movie_request(1000 + i)
             t0 = time.perf_counter()
@@ -53,11 +56,12 @@ def worker_latency(ctx, items: int, gap: float, warmup: int = 5) -> dict:
             else:
                 lat.append(t1 - t0)
             time.sleep(gap)
+        query_server = ctx.server.query_server_since(qs0)
     finally:
         coll.close()
         worker.stop()
         drop_dbs(ctx.server, s)
-    return _summary(lat, timeouts)
+    return _summary(lat, timeouts, {"query_server": query_server})
 
 
 def _payloads() -> dict[str, dict]:
@@ -84,7 +88,8 @@ def webhook_latency(ctx, items: int, gap: float, warmup: int = 5) -> dict:
     ctx.fakes.add_many("radarr", items + warmup + 10, start_id=2000, has_file_every=0)
     templates = _payloads()
     events = list(templates)
-    web, url = start_web(s, ctx.logdir, ctx.sidecar_root)  # as `python -m sidecar web` runs by default
+    # as `python -m sidecar web` runs by default (POSTERS aside: see posters_env)
+    web, url = start_web(s, ctx.logdir, ctx.sidecar_root, **posters_env(ctx))
     coll = follow(ctx.server, s.movies_db)
     session = requests.Session()
     session.auth = (WEBHOOK_USER, WEBHOOK_PASSWORD)

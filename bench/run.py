@@ -24,8 +24,11 @@ instead, in fresh uniquely named databases that are deleted afterwards. Its CPU 
     .venv/bin/python bench/run.py --servers local,http://127.0.0.1:5984 --couch-user admin ...
 
 Figures: worker latency (buffer doc → collection doc), webhook latency (POST → collection doc),
-burst drain (1,000 items, Radarr 50 ms per request), worker CPU per item and peak RSS, reconcile
-of 10,000 movies + 2,000 series (import and unchanged) against the I/O floor, web worker peak RSS.
+burst drain (1,000 items, Radarr 50 ms per request), worker CPU per item and peak RSS (these with
+POSTERS=false unless --posters: the poster a move queues is background work, measured on its own),
+reconcile of 10,000 movies + 2,000 series (import and unchanged, POSTERS=false) against the I/O
+floor paged as the reconcile pages, web worker peak RSS, and what posters cost (time and bytes per
+title); --reconcile-sizes 10000+2000,100000+10000 adds larger libraries (RSS flat as it grows).
 No figure is asserted in the test suite: these are measurements, not tests.
 """
 from __future__ import annotations
@@ -163,15 +166,17 @@ def fill_table(table: Table, raw: dict, size: dict, args, server, delay: float, 
     col = lambda key, runs_: [x[key] for x in runs_]  # noqa: E731
     if "latency" in raw:
         lr = raw["latency"]
-        table.section(f"worker latency: buffer doc written → collection doc visible ({size['latency']} items, fake Radarr at once)")
+        table.section(f"worker latency: buffer doc written → collection doc visible ({size['latency']} items, fake Radarr at once, "
+                      f"{posters_note(args)})")
         table.add("p50", col("p50_ms", lr), "{:.1f} ms", GOALS["latency_p50_ms"], "≤ 50 ms")
         table.add("p99", col("p99_ms", lr), "{:.1f} ms", GOALS["latency_p99_ms"], "≤ 250 ms")
         table.add("max", col("max_ms", lr), "{:.1f} ms")
         table.add("items not visible within 10 s", col("timeouts", lr), "{:.0f}", 0, "0")
+        add_query_server(table, lr, size["latency"])
     if "webhook" in raw:
         wr = raw["webhook"]
         table.section(f"webhook latency: POST /webhooks/radarr → collection doc visible ({size['webhook']} events: "
-                      "Download, Grab, MovieAdded in turn; `python -m sidecar web` defaults)")
+                      f"Download, Grab, MovieAdded in turn; `python -m sidecar web` defaults, {posters_note(args)})")
         table.add("p50", col("p50_ms", wr), "{:.1f} ms", GOALS["latency_p50_ms"], "≤ 50 ms")
         table.add("p99", col("p99_ms", wr), "{:.1f} ms", GOALS["latency_p99_ms"], "≤ 250 ms")
         table.add("max", col("max_ms", wr), "{:.1f} ms")
@@ -184,7 +189,7 @@ def fill_table(table: Table, raw: dict, size: dict, args, server, delay: float, 
         n, conc = size["burst"], args.concurrency
         budget = GOALS["burst_factor"] * n * delay / conc
         table.section(f"burst: {n} items in one _bulk_docs, fake Radarr {delay * 1000:.0f} ms per request, "
-                      f"ARR_CONCURRENCY={conc}")
+                      f"ARR_CONCURRENCY={conc}, {posters_note(args)}")
         table.add("drain time (bulk write acknowledged → last buffer doc deleted)", col("drain_s", br), "{:.2f} s", budget,
                   f"≤ {budget:.2f} s (1.2 × {n} × {delay * 1000:.0f} ms / {conc})")
         table.add("all collection docs visible", col("collection_s", br), "{:.2f} s")
@@ -210,26 +215,75 @@ def fill_table(table: Table, raw: dict, size: dict, args, server, delay: float, 
         cpu_na = server.cpu_note[len("n/a: "):] if server.cpu_note.startswith("n/a") else ""
         table.add(cpu_what, [None if x["cpu_s"]["couch"] is None else x["cpu_s"]["couch"] / n * 1000 for x in br],
                   "{:.2f} ms", na=cpu_na)
+        add_query_server(table, br, n)
         table.add("worker CPU per moved item (user+sys)", col("cpu_ms_per_item", br), "{:.2f} ms")
         table.add("worker peak RSS (VmHWM) after the burst", col("worker_hwm_mb", br), "{:.1f} MB", GOALS["rss_mb"], "≤ 100 MB")
-    if "reconcile" in raw:
-        rr = raw["reconcile"]
-        table.section(f"reconcile: {size['movies']} movies + {size['series']} series, POST /reconcile "
-                      "(gunicorn, 1 worker) vs I/O floor (bench/floor_reconcile.py), same run")
+    for movies, series in size["reconcile"]:
+        rr = raw.get(reconcile_key(movies, series))
+        if not rr:
+            continue
+        table.section(f"reconcile: {movies:,} movies + {series:,} series, POST /reconcile (gunicorn, 1 worker, "
+                      "POSTERS=false) vs I/O floor (bench/floor_reconcile.py, paged like the reconcile), same run")
         table.add("first import: reconcile", col("import_s", rr), "{:.2f} s")
-        table.add("first import: floor, one _bulk_docs per kind", col("floor_import_one_bulk_s", rr), "{:.2f} s")
-        table.add("first import: floor, _bulk_docs of 500", col("floor_import_batched_s", rr), "{:.2f} s")
-        table.add("first import: floor (the faster of the two)", col("floor_import_s", rr), "{:.2f} s")
+        table.add("first import: floor (listing, _bulk_docs of 500)", col("floor_import_s", rr), "{:.2f} s")
         table.add("first import: reconcile / floor", col("import_ratio", rr), "{:.2f}×", GOALS["import_ratio"], "≤ 2×")
         table.add("first import: docs written", col("import_written", rr), "{:.0f}", None)
-        table.add("unchanged: reconcile (median of 3 per run)", col("unchanged_s", rr), "{:.2f} s")
-        table.add("unchanged: floor (GET lists, _all_docs; median of 3)", col("floor_unchanged_s", rr), "{:.2f} s")
-        table.add("unchanged: reconcile / floor (median of 3 pairs)", col("unchanged_ratio", rr), "{:.2f}×",
+        table.add("unchanged: reconcile (median of the pairs in a run)", col("unchanged_s", rr), "{:.2f} s")
+        table.add("unchanged: floor (listing, keyed reads of 500, ids-only pages)", col("floor_unchanged_s", rr), "{:.2f} s")
+        table.add("unchanged: reconcile / floor (median of the pairs)", col("unchanged_ratio", rr), "{:.2f}×",
                   GOALS["unchanged_ratio"], "≤ 1.5×")
         table.add("unchanged: docs written", col("unchanged_written", rr), "{:.0f}", 0, "0")
         table.add("web worker RSS before (VmRSS)", col("web_rss_idle_mb", rr), "{:.1f} MB")
         table.add("web worker peak RSS (VmHWM) over import + unchanged", col("web_hwm_mb", rr), "{:.1f} MB",
                   GOALS["rss_mb"], "≤ 100 MB")
+        if any("posters_s" in x for x in rr):
+            pr = [x for x in rr if "posters_s" in x]
+            table.add("posters (POSTERS=true): first reconcile storing every poster", col("posters_s", pr), "{:.2f} s")
+            table.add("posters: time per poster stored (that reconcile − unchanged) / stored",
+                      col("poster_ms_per_title", pr), "{:.2f} ms")
+            table.add("posters: stored", col("posters_stored", pr), "{:.0f}")
+            table.add("posters: bytes per title (attachment; the fake's -250 files are tiny)",
+                      col("poster_bytes_per_title", pr), "{:.0f} B")
+            table.add("posters: unchanged reconcile with every poster in place / unchanged floor",
+                      col("posters_unchanged_ratio", pr), "{:.2f}×", GOALS["unchanged_ratio"], "≤ 1.5×")
+            table.add("posters: web worker peak RSS (VmHWM)", col("web_hwm_posters_mb", pr), "{:.1f} MB",
+                      GOALS["rss_mb"], "≤ 100 MB")
+
+
+def add_query_server(table, runs: list[dict], n: int) -> None:
+    """CouchDB 3's couchjs calls per item (node-wide counters): validate_doc_update calls, and
+    the ms each costs with the process reset that precedes it. Only where the server has them."""
+    if not any(x.get("query_server") for x in runs):
+        return
+    qs = [x.get("query_server") or {} for x in runs]
+    vdu = [q.get("ddoc_vdu", {}).get("calls", 0) / n for q in qs]
+    table.add("CouchDB validate_doc_update calls per item (node-wide)", vdu, "{:.2f}")
+    def per_call(q: dict, kind: str) -> float:
+        got = q.get(kind) or {}
+        return got["ms"] / got["calls"] if got.get("calls") else float("nan")
+
+    # every call to couchjs first takes a process from the pool and resets it (a full JS GC)
+    table.add("couchjs ms per validate call + its process reset (node-wide)",
+              [per_call(q, "ddoc_vdu") + per_call(q, "reset") for q in qs], "{:.2f} ms")
+    table.add("couchjs ms per item, all calls (node-wide)",
+              [sum(v["ms"] for v in q.values()) / n for q in qs], "{:.2f} ms")
+
+
+def reconcile_key(movies: int, series: int) -> str:
+    return f"reconcile {movies}+{series}"
+
+
+def posters_note(args) -> str:
+    return "POSTERS=true" if args.posters else "POSTERS=false"
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """"10000+2000,100000+10000" -> [(10000, 2000), (100000, 10000)]."""
+    out = []
+    for part in text.split(","):
+        movies, _, series = part.strip().partition("+")
+        out.append((int(movies.replace("_", "")), int((series or "0").replace("_", ""))))
+    return out
 
 
 def machine() -> str:
@@ -307,6 +361,13 @@ def main(argv=None) -> int:
     p.add_argument("--fake-as-is", action="store_true",
                    help="leave the fakes' Nagle stall in (~44 ms per answer; see bench/fakehost.py)")
     p.add_argument("--profile", action="store_true", help="py-spy the worker during the burst (collapsed stacks in the log dir)")
+    p.add_argument("--posters", action="store_true",
+                   help="keep POSTERS=true (the production default) for the latency, webhook and burst figures; "
+                        "by default they run with POSTERS=false and the reconcile figure measures posters separately")
+    p.add_argument("--reconcile-sizes", metavar="M+S,...",
+                   help="library sizes of the reconcile figure, e.g. 10000+2000,100000+10000 (default 10000+2000, "
+                        "--quick 2000+400); the posters figures at the first size only")
+    p.add_argument("--reconcile-repeats", type=int, default=3, help="unchanged reconcile/floor pairs per run (default 3)")
     p.add_argument("--json", type=Path, help="also write every run's raw numbers here")
     p.add_argument("--keep-logs", action="store_true", help="keep the sidecar and server logs (kept anyway on failure)")
     g = p.add_argument_group("external CouchDB (instead of, or beside, the local pouchdb-server)")
@@ -333,8 +394,9 @@ def main(argv=None) -> int:
     runs = args.runs or (1 if args.quick else 3)
     size = {
         "latency": 100 if args.quick else 500, "webhook": 100 if args.quick else 500,
-        "burst": 300 if args.quick else 1000, "movies": 2000 if args.quick else 10_000,
-        "series": 400 if args.quick else 2000,
+        "burst": 300 if args.quick else 1000,
+        "reconcile": parse_sizes(args.reconcile_sizes) if args.reconcile_sizes
+        else [(2000, 400) if args.quick else (10_000, 2000)],
     }
     gap, delay = 0.02, 0.05
     only = set(args.only or ("latency", "webhook", "burst", "reconcile"))
@@ -367,6 +429,8 @@ def main(argv=None) -> int:
             return 2
         raise
     ctxs = [Ctx(srv, fakes, logdir, args.sidecar_root.resolve()) for srv in servers]
+    for ctx in ctxs:
+        ctx.posters = args.posters
     versions = {srv.name: srv.version() for srv in servers}  # asked now: the servers are stopped before the report
     server_cpu0 = [srv.cpu_seconds() if srv.external else None for srv in servers]
     raw: dict[str, dict[str, list]] = {srv.name: {} for srv in servers}
@@ -411,9 +475,10 @@ def main(argv=None) -> int:
             for ctx in ctxs:
                 say(f"{f'[{ctx.server.name}] ' if side else ''}reconcile: warm-up pass (untimed, 2000 + 400 titles)")
                 reconcile_scale.reconcile_scale(ctx, 2000, 400, repeats=1)
-            each_run("reconcile", f"reconcile ({size['movies']} movies + {size['series']} series)",
-                     lambda ctx, r: reconcile_scale.reconcile_scale(ctx, size["movies"], size["series"],
-                                                                    floor_first=r % 2 == 0))
+            for k, (movies, series) in enumerate(size["reconcile"]):
+                each_run(reconcile_key(movies, series), f"reconcile ({movies} movies + {series} series)",
+                         lambda ctx, r, m=movies, n=series, first=k == 0: reconcile_scale.reconcile_scale(
+                             ctx, m, n, floor_first=r % 2 == 0, repeats=args.reconcile_repeats, posters=first))
     finally:
         server_cpu1 = [srv.cpu_seconds() if srv.external else None for srv in servers]
         fakes.stop()
