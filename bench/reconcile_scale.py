@@ -141,17 +141,24 @@ def reconcile_scale(ctx, movies: int, series: int, floor_first: bool = True, rep
                 raise RuntimeError(f"POST /reconcile (posters) answered {code_p}: {json.dumps(res_p)[:500]}")
             stored = (res_p.get("posters") or {}).get("stored", 0)
             nbytes = poster_bytes(url2)
-            wall_p2, res_p2, _ = post_reconcile(url2)
-            floor_p2 = run_floor(ctx, s, "unchanged")
+            pairs_p = []  # unchanged with every poster in place, against the floor: pairs as above
+            for i in range(repeats):
+                if floor_first == (i % 2 == 0):
+                    fl = run_floor(ctx, s, "unchanged")
+                    wall_p2, res_p2, _ = post_reconcile(url2)
+                else:
+                    wall_p2, res_p2, _ = post_reconcile(url2)
+                    fl = run_floor(ctx, s, "unchanged")
+                pairs_p.append((wall_p2, fl["seconds"]))
             out.update({
                 "posters_s": wall_p, "posters_stored": stored, "poster_bytes": nbytes,
                 "posters_result": res_p.get("posters"),
                 # the posters' own time: that reconcile minus an unchanged one (same library)
                 "poster_ms_per_title": (wall_p - out["unchanged_s"]) / max(stored, 1) * 1000,
                 "poster_bytes_per_title": nbytes / max(stored, 1),
-                "posters_unchanged_s": wall_p2, "posters_unchanged_result": res_p2.get("posters"),
-                "posters_unchanged_floor_s": floor_p2["seconds"],
-                "posters_unchanged_ratio": wall_p2 / floor_p2["seconds"],
+                "posters_unchanged_s": median([p[0] for p in pairs_p]), "posters_unchanged_result": res_p2.get("posters"),
+                "posters_unchanged_floor_s": median([p[1] for p in pairs_p]),
+                "posters_unchanged_ratio": median([p[0] / p[1] for p in pairs_p]), "posters_unchanged_pairs": pairs_p,
                 "web_hwm_posters_mb": vm_kb(wpid2) / 1024,
             })
     finally:
