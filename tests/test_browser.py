@@ -12,11 +12,14 @@ page's origin is set on the server for the test and every setting touched is put
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import queue
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -126,11 +129,32 @@ def _config_set(base: str, section: str, key: str, value, auth) -> None:
 
 
 @contextlib.contextmanager
+def _config_lock(url: str):
+    """One test at a time changes a server's CORS settings, across processes: test runs that share
+    one CouchDB 3 would otherwise each put back a state another run's test still needs (its
+    page then reads "blocked by CORS", rightly)."""
+    name = f"movietracker-cors-{hashlib.sha1(url.encode()).hexdigest()[:12]}.lock"
+    with open(Path(tempfile.gettempdir()) / name, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
 def cors_allowing(url: str, auth, origin: str):
     """Let origin use the server with credentials for the test (CORS on, origin added to the
     list, credentials true: the default list names :8000 only, a real CouchDB 3 may have none)
     and put every setting it touched back exactly as it was, a value that was not set removed
-    again, even when the test fails."""
+    again, even when the test fails. Other test runs on the same server wait meanwhile."""
+    with _config_lock(url):
+        with _cors_allowing(url, auth, origin):
+            yield
+
+
+@contextlib.contextmanager
+def _cors_allowing(url: str, auth, origin: str):
     if _preflight_ok(url, origin):
         yield
         return
