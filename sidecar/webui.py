@@ -20,7 +20,9 @@ POUCHDB_CANDIDATES = (
     WEB_DIR / "vendor" / "pouchdb.min.js",
     ROOT / "node_modules" / "pouchdb" / "dist" / "pouchdb.min.js",
 )
-STATIC_FILES = {"index.html", "app.js", "style.css"}
+STATIC_FILES = {"index.html", "app.js", "style.css", "collection.js", "search.js", "collection.css"}
+# where a search result's poster may come from (the lookup answers name TMDb/TheTVDB images)
+REMOTE_IMAGES = "https://image.tmdb.org https://artworks.thetvdb.com"
 
 bp = Blueprint("webui", __name__)
 
@@ -55,7 +57,7 @@ def _security_headers(resp):
     # the page may only talk to itself and to CouchDB; no inline script, no eval
     resp.headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: {REMOTE_IMAGES}; "
         f"connect-src 'self' {_origin(browser_couch_url(settings))}; "
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -85,6 +87,14 @@ def config():
             "series": settings.series_db,
         },
     ), store=True)
+
+
+@bp.get("/app/lookups.json")
+def lookups_config():
+    """The lookups database (title search, web/search.js): apart from config.json, whose shape
+    the page and its tests pin down."""
+    settings = current_app.config["SETTINGS"]
+    return _no_cache(jsonify(lookups=settings.lookups_db), store=True)
 
 
 @bp.get("/app/vendor/pouchdb.min.js")
