@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, series_request, wait_for
 from tests.pouch_client.members import member_user
 from tests.test_browser import (ARTIFACTS, CHROMIUM, BrowserScript, browser_node, build_app,  # noqa: F401
                                 cors_allowing, serve)
@@ -35,8 +35,8 @@ class CollectionScript(BrowserScript):
             tb.SCRIPT = old
 
 
-def test_posters_progress_and_search(browser_node, settings, couch, couch_server, fake_radarr, start_worker,
-                                     sidecar, tmp_path):
+def test_posters_progress_and_search(browser_node, settings, couch, couch_server, fake_radarr, fake_sonarr,
+                                     start_worker, sidecar, tmp_path):
     node = browser_node
     start_worker(queue_poll_interval=0.2)
     hooks = sidecar()
@@ -56,6 +56,14 @@ def test_posters_progress_and_search(browser_node, settings, couch, couch_server
     wait_for(lambda: ((coll.get("tmdb:601") or {}).get("download") or {}).get("progress") == 0.25,
              timeout=20, message="download progress on tmdb:601")
 
+    # a series with a season not monitored
+    fake_sonarr.add_existing(588, title="Show", seasons_episodes=[(1, 8), (2, 8), (3, 8)],
+                             seasons=[{"seasonNumber": 1, "monitored": True}, {"seasonNumber": 2, "monitored": True},
+                                      {"seasonNumber": 3, "monitored": False}])
+    couch.db(settings.series_buffer_db).put(series_request(588, action="monitor"))
+    wait_for(lambda: (couch.db(settings.series_db).get("tvdb:588") or {}).get("seasons"), timeout=20,
+             message="the seasons of tvdb:588")
+
     # a title only the search can find
     fake_radarr.set_catalog(4242, title="Zyzzyva Nights", year=2021, overview="A film only a search finds.")
 
@@ -67,7 +75,7 @@ def test_posters_progress_and_search(browser_node, settings, couch, couch_server
             "url": f"{web}/app/", "chromium": CHROMIUM, "userDataDir": str(tmp_path / "chromium-profile"),
             "screenshotDir": str(ARTIFACTS), "signIn": user, "timeoutMs": 20000,
             "posterId": "tmdb:603", "downloadingId": "tmdb:601",
-            "searchTerm": "Zyzzyva", "searchId": "tmdb:4242", "haveTerm": "The Matrix",
+            "seriesId": "tvdb:588", "season": 3, "searchTerm": "Zyzzyva", "searchId": "tmdb:4242", "haveTerm": "The Matrix",
         }, ARTIFACTS / "browser-collection.log")
         try:
             done = script.next_event(120)
@@ -91,6 +99,9 @@ def test_posters_progress_and_search(browser_node, settings, couch, couch_server
     assert coll.get("tmdb:4242")["requested"]["by"] == user["username"]
     assert "unmonitored" in steps
     assert coll.get("tmdb:603")["requested"]["action"] == "unmonitor"
+    seasons = steps["seasons"]
+    assert "Season 3" in seasons["before"] and "not monitored" in seasons["before"], seasons
+    assert {x["seasonNumber"]: x["monitored"] for x in fake_sonarr.find(588)["seasons"]} == {1: True, 2: True, 3: True}
     assert done["overflow"] <= 0, "the page is wider than a phone screen"
     others = [e for e in done["consoleErrors"] if "401" not in e]
     assert others == [], others

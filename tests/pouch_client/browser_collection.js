@@ -121,6 +121,23 @@ async function main() {
     await page.waitForSelector(`${tile(cfg.posterId)}[data-status="unmonitored"]`);
     out({event: 'step', step: 'unmonitored'});
 
+    // more seasons of a series: tick one, one wish with options.seasons
+    if (cfg.seriesId) {
+      await page.click(`${tile(cfg.seriesId)} .mt-tile-button`);
+      const dv = `.mt-detail[data-id="${cfg.seriesId}"]`;
+      await page.waitForSelector(`${dv} .mt-seasons`);
+      const before = await page.textContent(`${dv} .mt-seasons`);
+      await page.check(`${dv} .mt-season input[value="${cfg.season}"]`);
+      await page.click(`${dv} .mt-more-seasons`);
+      // the answer comes back on the doc: the season is monitored now
+      await page.waitForFunction(([sel, n]) => {
+        const labels = [...document.querySelectorAll(`${sel} .mt-season`)];
+        const l = labels.find((x) => x.querySelector('input').value === String(n));
+        return l && !l.textContent.includes('not monitored');
+      }, [dv, cfg.season]);
+      out({event: 'step', step: 'seasons', before, after: await page.textContent(`${dv} .mt-seasons`)});
+    }
+
     await page.setViewportSize({width: 390, height: 844});
     await page.waitForFunction(() => window.innerWidth === 390);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
