@@ -179,6 +179,21 @@ def _cors_allowing(url: str, auth, origin: str):
         assert after == before, f"server CORS config not restored: {after} != {before}"
 
 
+@contextlib.contextmanager
+def member_of(url: str, admin, db: str, name: str):
+    """name a member of db for the test (the page's title search syncs the lookups database: the
+    household is a member of it, docs/frontend.md step 3); its _security put back afterwards."""
+    before = requests.get(f"{url}/{db}/_security", auth=admin, timeout=10).json() or {}
+    sec = json.loads(json.dumps(before))
+    members = sec.setdefault("members", {})
+    members["names"] = sorted(set(members.get("names") or []) | {name})
+    requests.put(f"{url}/{db}/_security", auth=admin, json=sec, timeout=10).raise_for_status()
+    try:
+        yield
+    finally:
+        requests.put(f"{url}/{db}/_security", auth=admin, json=before, timeout=10).raise_for_status()
+
+
 # --- the browser
 
 def need_browser() -> str:
@@ -264,7 +279,8 @@ def test_page_adds_titles_and_updates_live(browser_node, settings, couch, couch_
     fake_radarr.unknown_ids.update({failing, failing + 1})  # Radarr says "not found": failed for good
     ARTIFACTS.mkdir(exist_ok=True)
     url, auth = couch_server
-    dbs = (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db)
+    dbs = (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db,
+           settings.lookups_db)  # the page's title search (web/search.js) syncs it too
     with member_user(url, auth, dbs) as user, serve(build_app(settings)) as web, cors_allowing(url, auth, web):
         script = BrowserScript(node, {
             "url": f"{web}/app/", "chromium": CHROMIUM, "userDataDir": str(tmp_path / "chromium-profile"),
@@ -336,7 +352,8 @@ def test_page_signs_in_when_couchdb_wants_a_user(browser_node, settings, secured
                  series_buffer_db=sec.series_buffer_db, series_db=sec.series_db)
     ARTIFACTS.mkdir(exist_ok=True)
     page_settings = replace(sec, radarr=settings.radarr, sonarr=settings.sonarr)
-    with serve(build_app(page_settings)) as web, cors_allowing(sec.couchdb_url, sec.couch_auth, web):
+    with serve(build_app(page_settings)) as web, cors_allowing(sec.couchdb_url, sec.couch_auth, web), \
+            member_of(sec.couchdb_url, sec.couch_auth, sec.lookups_db, user):
         script = BrowserScript(node, {
             "url": f"{web}/app/", "chromium": CHROMIUM, "userDataDir": str(tmp_path / "chromium-profile"),
             "screenshotDir": str(ARTIFACTS), "scenario": "signin", "failingId": 0,
@@ -419,7 +436,7 @@ def test_page_shows_refusals_discards_them_and_withdraws(browser_node, secured, 
         assert r.status_code in (200, 201, 202), r.text
 
     ARTIFACTS.mkdir(exist_ok=True)
-    with serve(build_app(sec)) as web, cors_allowing(url, admin, web):
+    with serve(build_app(sec)) as web, cors_allowing(url, admin, web), member_of(url, admin, sec.lookups_db, user):
         script = BrowserScript(node, {
             "url": f"{web}/app/", "chromium": CHROMIUM, "userDataDir": str(tmp_path / "chromium-profile"),
             "screenshotDir": str(ARTIFACTS), "scenario": "refusals", "failingId": 0,
@@ -558,7 +575,8 @@ def test_page_says_offline_and_delivers_on_reconnect(browser_node, settings, cou
     start_worker()
     ARTIFACTS.mkdir(exist_ok=True)
     url, auth = couch_server
-    dbs = (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db)
+    dbs = (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db,
+           settings.lookups_db)  # the page's title search (web/search.js) syncs it too
     with member_user(url, auth, dbs) as user, serve(build_app(settings)) as web, cors_allowing(url, auth, web):
         script = BrowserScript(node, {
             "url": f"{web}/app/", "chromium": CHROMIUM, "userDataDir": str(tmp_path / "chromium-profile"),
@@ -612,7 +630,8 @@ def test_page_never_lets_one_wish_block_the_others(browser_node, settings, couch
     start_worker()
     ARTIFACTS.mkdir(exist_ok=True)
     url, auth = couch_server
-    dbs = (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db)
+    dbs = (settings.movies_buffer_db, settings.movies_db, settings.series_buffer_db, settings.series_db,
+           settings.lookups_db)  # the page's title search (web/search.js) syncs it too
     buffer = couch.db(settings.movies_buffer_db)
     with member_user(url, auth, dbs) as user, serve(build_app(settings)) as web, cors_allowing(url, auth, web):
         script = BrowserScript(node, {
