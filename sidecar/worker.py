@@ -266,8 +266,8 @@ class BufferProcessor:
         finally:
             metrics.ARR_ADD_SECONDS.labels(self.arr_kind).observe(time.perf_counter() - t0)
         metrics.ARR_ADDS.labels(self.arr_kind, outcome.what).inc()
-        log.info("%s %s in %s:%s (id %s)", outcome.what, doc["_id"], self.arr_kind, instance.name,
-                 (outcome.resource or {}).get("id"))
+        log.info("%s %s in %s:%s%s", outcome.what, doc["_id"], self.arr_kind, instance.name,
+                 f" (id {outcome.resource['id']})" if outcome.resource and outcome.resource.get("id") else "")
         crash_point("after_add")
         return instance.name, outcome, None
 

@@ -153,6 +153,8 @@ def secured(tmp_path):
     prefix = f"sec{os.getpid()}_{uuid.uuid4().hex[:6]}"
     names = dict(movies_buffer_db=f"{prefix}_movies_buffer", movies_db=f"{prefix}_movies",
                  series_buffer_db=f"{prefix}_series_buffer", series_db=f"{prefix}_series")
+    # the sidecar's own databases too, so that nothing is left on a shared CouchDB
+    own = dict(sidecar_db=f"{prefix}_sidecar", lookups_db=f"{prefix}_lookups")
     proc = None
     if os.environ.get("COUCHDB_URL"):
         from sidecar.config import load_settings
@@ -161,7 +163,7 @@ def secured(tmp_path):
         if not base.couch_auth:
             pytest.skip("COUCHDB_URL without COUCHDB_USER: cannot create a plain user")
         settings = Settings(couchdb_url=base.couchdb_url, couchdb_user=base.couchdb_user,
-                            couchdb_password=base.couchdb_password, **names)
+                            couchdb_password=base.couchdb_password, **names, **own)
         origin = None  # the real server's CORS is its operator's business
     else:
         admin_pw = secrets.token_urlsafe(12)
@@ -169,7 +171,7 @@ def secured(tmp_path):
         proc = local_couch.start(port, tmp_path / "secured-couch", in_memory=True,
                                  admins={"admin": admin_pw}, cors_origins=[origin])
         settings = Settings(couchdb_url=f"http://127.0.0.1:{port}", couchdb_user="admin",
-                            couchdb_password=admin_pw, **names)
+                            couchdb_password=admin_pw, **names, **own)
     admin = settings.couch_auth
     push_all(settings)
     r = requests.put(f"{settings.couchdb_url}/_users/org.couchdb.user:{user}", auth=admin,
@@ -190,7 +192,7 @@ def secured(tmp_path):
             except subprocess.TimeoutExpired:
                 proc.kill()
         else:
-            for db in names.values():
+            for db in (*names.values(), *own.values()):
                 requests.delete(f"{settings.couchdb_url}/{db}", auth=admin)
             doc = requests.get(f"{settings.couchdb_url}/_users/org.couchdb.user:{user}", auth=admin).json()
             requests.delete(f"{settings.couchdb_url}/_users/org.couchdb.user:{user}",
