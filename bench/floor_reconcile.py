@@ -37,28 +37,61 @@ from sidecar.reconcile import iter_json_array  # noqa: E402  (the reconcile's ow
 STAMP = "2026-01-01T00:00:00.000Z"
 
 
+def _pick(res: dict, *keys: str) -> dict:
+    return {k: res[k] for k in keys if res.get(k) not in (None, "", [])}
+
+
 def collection_doc(kind: str, res: dict, instance: str = "default") -> dict:
-    """A collection doc from a library entry: the shape sidecar/collection.py writes, built flat."""
+    """A collection doc from a library entry, built flat: the fields and the size of what
+    sidecar/collection.py writes (summary, display facts, the instance's entry with the movie's
+    file or the series' seasons, a `clock` stamp per fact), without merge's comparisons."""
     key, arr_key, prefix = ("tmdbId", "radarrId", "tmdb:") if kind == "movie" else ("tvdbId", "sonarrId", "tvdb:")
     stats = res.get("statistics") or {}
+    entry = {"id": res.get("id"), "monitored": bool(res.get("monitored"))}
     if kind == "movie":
         has_file = bool(res.get("hasFile"))
-        entry = {"id": res.get("id"), "monitored": bool(res.get("monitored")), "hasFile": has_file,
-                 "sizeOnDisk": stats.get("sizeOnDisk", 0)}
+        entry.update(hasFile=has_file, sizeOnDisk=stats.get("sizeOnDisk", 0))
+        mf = res.get("movieFile") if has_file else None
+        if mf:
+            media = mf.get("mediaInfo") or {}
+            entry["file"] = {"quality": ((mf.get("quality") or {}).get("quality") or {}).get("name"),
+                             "resolution": media.get("resolution"), "size": mf.get("size"),
+                             "videoCodec": media.get("videoCodec"),
+                             "audioLanguages": [x.strip() for x in (media.get("audioLanguages") or "").split("/") if x.strip()]}
     else:
         keep = ("seasonCount", "episodeFileCount", "episodeCount", "totalEpisodeCount", "sizeOnDisk", "percentOfEpisodes")
-        entry = {"id": res.get("id"), "monitored": bool(res.get("monitored")),
-                 "statistics": {k: stats[k] for k in keep if k in stats}}
+        entry["statistics"] = {k: stats[k] for k in keep if k in stats}
         has_file = entry["statistics"].get("episodeFileCount", 0) > 0
         entry["hasFile"] = has_file
+        entry["seasons"] = [{"seasonNumber": se.get("seasonNumber"), "monitored": bool(se.get("monitored")),
+                             **_pick(se.get("statistics") or {}, "episodeFileCount", "episodeCount", "totalEpisodeCount",
+                                     "sizeOnDisk")} for se in res.get("seasons") or []]
     doc = {"_id": f"{prefix}{res[key]}", "type": kind, key: res[key], "instances": {instance: entry},
            "hasFile": has_file, "grabbed": False, "created_at": STAMP, "title": res.get("title"),
-           "year": res.get("year"), "imdbId": res.get("imdbId"), "titleSlug": res.get("titleSlug"),
+           **_pick(res, "year", "imdbId", "titleSlug", "overview", "runtime", "genres", "certification"),
            "instance": instance, arr_key: res.get("id"), "monitored": entry["monitored"],
            "status": "downloaded" if has_file else ("wanted" if entry["monitored"] else "unmonitored"),
            "source": "reconcile", "updated_at": STAMP}
-    if kind == "series":
-        doc["statistics"] = entry["statistics"]
+    ratings = res.get("ratings") or {}
+    doc["ratings"] = ({src: {"value": r.get("value"), "votes": r.get("votes")} for src, r in ratings.items()
+                       if isinstance(r, dict)} if kind == "movie" else {"value": ratings.get("value"), "votes": ratings.get("votes")})
+    if isinstance(res.get("originalLanguage"), dict):
+        doc["originalLanguage"] = res["originalLanguage"].get("name")
+    doc["images"] = {img["coverType"]: {"remoteUrl": img.get("remoteUrl"), "url": img.get("url")}
+                     for img in res.get("images") or [] if img.get("coverType") in ("poster", "fanart")}
+    doc["images"]["instance"] = instance
+    if kind == "movie":
+        doc.update(_pick(res, "studio", "originalTitle", "inCinemas", "digitalRelease", "physicalRelease"))
+        if "file" in entry:
+            doc["file"] = entry["file"]
+    else:
+        doc.update(_pick(res, "network", "firstAired", "nextAiring", "previousAiring"))
+        doc.update(statistics=entry["statistics"], seasons=entry["seasons"], seriesStatus=res.get("status"),
+                   ended=res.get("ended"))
+    clock = [k for k in doc if k not in ("_id", "type", "created_at", "source", "updated_at", "instances", "status",
+                                         "instance", arr_key, "monitored", "hasFile", "file")]
+    clock += [f"instances.{instance}"] + [f"instances.{instance}.{k}" for k in entry]
+    doc["clock"] = {k: STAMP for k in clock}
     return doc
 
 
