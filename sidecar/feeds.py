@@ -33,6 +33,22 @@ def valid_seq(seq) -> bool:
     return isinstance(seq, str) and bool(_SEQ.match(seq))
 
 
+def take_batch(q: queue.Queue, wait: float | None, most: int) -> list:
+    """Up to `most` items of a feed's queue: the first waited for `wait` seconds (None or 0:
+    not at all), the rest only if they are there already. [] when nothing came."""
+    try:
+        first = q.get(timeout=wait) if wait else q.get_nowait()
+    except queue.Empty:
+        return []
+    batch = [first]
+    while len(batch) < most:
+        try:
+            batch.append(q.get_nowait())
+        except queue.Empty:
+            break
+    return batch
+
+
 class Checkpoint:
     """How far a consumer has worked off a database's feed, as the doc
     `checkpoint:<db>:<consumer>` in the sidecar's own database (which only the sidecar's role

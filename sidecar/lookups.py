@@ -34,7 +34,7 @@ from .arr import ArrError, PermanentArrError, ServarrClient, TransientArrError, 
 from .collection import iso, parse_iso
 from .config import Settings
 from .couch import Conflict, Couch, CouchError, CouchUnavailable, Forbidden, NoQuorum
-from .feeds import ChangeFeed, Checkpoint
+from .feeds import ChangeFeed, Checkpoint, take_batch
 
 log = logging.getLogger(__name__)
 
@@ -345,16 +345,7 @@ class LookupPillow:
         self.offer(self._until_ready(lambda: self.due_docs(include_new=True)) or [])
         last_scan, last_cleanup = time.monotonic(), float("-inf")
         while not self.stop.is_set():
-            try:
-                first = self.queue.get(timeout=self.settings.scan_interval)
-            except queue.Empty:
-                first = None
-            batch = [first] if first else []
-            while len(batch) < self.settings.batch_size:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
+            batch = take_batch(self.queue, self.settings.scan_interval, self.settings.batch_size)
             try:
                 docs = [change.get("doc") for kind, change, _ in batch if kind == "change"]
                 self.offer(docs)  # the feed's lookups first: nothing below holds them up

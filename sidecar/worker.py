@@ -38,7 +38,7 @@ from .collection import apply_changes, facts_from_resource, iso, merge, now_iso,
 from .config import Settings
 from .couch import Couch, CouchError, CouchUnavailable, Database
 from .downloads import download_pollers
-from .feeds import ChangeFeed, Checkpoint
+from .feeds import ChangeFeed, Checkpoint, take_batch
 from .lookups import LookupPillow
 from .resolver import ConflictPillow, Resolver
 
@@ -437,20 +437,11 @@ class BufferPillow:
         self.processor.offer(self._until_ready(lambda: self.processor.due_docs(include_new=True)) or [])
         last_scan = time.monotonic()
         while not self.stop.is_set():
-            try:
-                # while adds run, look at the feed between their completions, not after them
-                # (a checkpoint still to save wakes the loop within CHECKPOINT_EVERY)
-                first = self.queue.get_nowait() if self.processor.busy else self.queue.get(
-                    timeout=min(self.settings.scan_interval, CHECKPOINT_EVERY) if self._unsaved is not None
-                    else self.settings.scan_interval)
-            except queue.Empty:
-                first = None
-            batch = [first] if first else []
-            while len(batch) < self.settings.batch_size:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
+            # while adds run, look at the feed between their completions, not after them
+            # (a checkpoint still to save wakes the loop within CHECKPOINT_EVERY)
+            wait = 0 if self.processor.busy else (min(self.settings.scan_interval, CHECKPOINT_EVERY)
+                                                  if self._unsaved is not None else self.settings.scan_interval)
+            batch = take_batch(self.queue, wait, self.settings.batch_size)
             try:
                 docs = [change.get("doc") for kind, change, _ in batch if kind == "change"]
                 reconnected = any(kind == "reconnected" for kind, _, _ in batch)
