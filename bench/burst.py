@@ -118,7 +118,8 @@ def burst(ctx, items: int, delay: float, concurrency: int, profile_to: Path | No
         others1 = _other_cpu(ctx)
         query_server = ctx.server.query_server_since(qs0)
         couch_reqs = ctx.server.requests_since(mark0, {s.movies_buffer_db: "buffer", s.movies_db: "collection",
-                                                       s.series_buffer_db: "other", s.series_db: "other"})
+                                                       s.series_buffer_db: "other", s.series_db: "other",
+                                                       s.sidecar_db: "sidecar", s.lookups_db: "lookups"})
         # with an external server's log, couch_requests are this run's databases only: the node-wide
         # counter (every client of the node) goes beside them
         node_reqs = (ctx.server.node_requests_since(mark0)
