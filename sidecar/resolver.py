@@ -24,6 +24,10 @@ from .feeds import ChangeFeed, Checkpoint
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 4
+# seconds between two checkpoint writes: a checkpoint only spares a restart re-reading the feed
+# (which costs little: no docs, and settling is idempotent), so it is not worth a validated
+# CouchDB write per change (it was ~2 per wish per database, each beside the wish's own writes)
+CHECKPOINT_EVERY = 10.0
 
 
 class Resolver:
@@ -115,22 +119,32 @@ class ConflictPillow:
                 self.stop.wait(1.0)
         self.feed = ChangeFeed(self.db, since, self.queue, self.stop, include_docs=False, style="all_docs")
         self.feed.start()
+        unsaved = None  # the last seq settled but not yet checkpointed
         while not self.stop.is_set():
             try:
                 kind, change, seq = self.queue.get(timeout=1.0)
             except queue.Empty:
-                continue
-            if kind != "change":
-                continue
+                kind = None
             try:
-                if len(change.get("changes") or ()) > 1 and not change["id"].startswith("_design/"):
-                    self.resolver.settle(change["id"])
-                if self.queue.empty():
-                    self.checkpoint.save(seq)
+                if kind == "change":
+                    if len(change.get("changes") or ()) > 1 and not change["id"].startswith("_design/"):
+                        self.resolver.settle(change["id"])
+                    unsaved = seq
+                if (unsaved is not None and self.queue.empty()
+                        and time.monotonic() - self.checkpoint.saved_at >= CHECKPOINT_EVERY):
+                    self.checkpoint.save(unsaved)
+                    unsaved = None
             except (CouchUnavailable, CouchError) as exc:
+                if kind != "change":
+                    continue  # only the checkpoint failed: it is saved with a later change
                 # not checkpointed: the change comes again after the feed reconnects
                 log.warning("%s: could not settle %s (%s); trying again", self.db.name, change.get("id"), exc)
                 self.queue.put((kind, change, seq))
                 self.stop.wait(1.0)
             except Exception:
-                log.exception("%s: unexpected error settling %s; carrying on", self.db.name, change.get("id"))
+                log.exception("%s: unexpected error settling %s; carrying on", self.db.name,
+                              change.get("id") if kind == "change" else "(checkpoint)")
+        try:  # what was settled since the last checkpoint, so a restart need not read it again
+            self.checkpoint.save(unsaved)
+        except (CouchUnavailable, CouchError) as exc:
+            log.info("%s: last resolver checkpoint not saved (%s)", self.db.name, exc)

@@ -51,8 +51,8 @@ MOVE_WINDOW = 0.05  # seconds: results finishing this close together share their
 REPORT_EVERY = 10.0  # seconds between two status reports of a worker (worker:<id> in SIDECAR_DB)
 # seconds between two checkpoint writes: a checkpoint only spares a restart some re-reading (the
 # steps are idempotent and the start-up scan finds every pending wish), so it is not worth a
-# validated CouchDB write per wish
-CHECKPOINT_EVERY = 1.0
+# validated CouchDB write per wish (nor one per second beside a steady trickle of wishes)
+CHECKPOINT_EVERY = 5.0
 
 
 def crash_point(name: str) -> None:
@@ -448,10 +448,12 @@ class BufferPillow:
                 since_scan = time.monotonic() - last_scan
                 # the scan's view queries make CouchDB index every doc changed since the last
                 # one: never while the feed brings work (a burst would be indexed item by item)
-                # unless it has been busy for 30 scan intervals
-                idle = not docs and self.queue.empty()
+                # unless it has been busy for 30 scan intervals; while a wish is in flight, for
+                # up to 3 (its move would wait for the scan, yet a slow add must not hold up due retries)
+                quiet = not docs and self.queue.empty()
+                every = (1 if not self.processor.busy else 3) if quiet else 30
                 full = reconnected or self.processor.needs_full_scan
-                if full or since_scan >= self.settings.scan_interval * (1 if idle else 30):
+                if full or since_scan >= self.settings.scan_interval * every:
                     # after a reconnect or a failed pass, catch up on everything; otherwise due
                     # retries and stale claims
                     self.processor.needs_full_scan = False
