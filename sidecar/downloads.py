@@ -25,7 +25,8 @@ every Radarr instance's queue, series every Sonarr's. What it writes on a collec
 
 Cheap when idle: which titles are grabbed comes from the collection's `by_status` view
 (keys ["grabbed", title]), queried at start and after a change on the collection's `_changes`
-feed (ids only) that was not our own write, at most once a second; no queue is read while none
+feed (ids only; on CouchDB 3 only docs that are grabbed or carry a `download`) that was not our
+own write, at most once a second; no queue is read while none
 is grabbed. While some are, each instance's queue is read every QUEUE_POLL_INTERVAL seconds
 (all pages, the title embedded: `includeMovie` / `includeSeries`), and only titles whose download
 moved visibly against what their doc shows (kept in memory) cost a CouchDB request. Writes go
@@ -64,6 +65,10 @@ MAX_PAGES = 20
 MESSAGE_MAX = 300
 REFRESH_GAP = 1.0  # seconds: at most one by_status query this often, however busy the feed
 REFRESH_EVERY = 60.0  # seconds: the grabbed set is read again this often while it is not empty
+# the changes that can matter to this job, as a Mango selector for CouchDB 3's `_selector` feed
+# filter: a doc that is grabbed, or that carries a `download` (a wish's move, a reconcile or a
+# poster is no news here, and each such change would cost a by_status query)
+NEWS_SELECTOR = {"$or": [{"status": "grabbed"}, {"download": {"$exists": True}}]}
 FAIL_LOG_EVERY = 60.0  # seconds between two log lines about the same unreadable queue
 
 STATE_ORDER = ("failed", "failedPending", "importBlocked", "importPending", "downloading", "importing", "imported",
@@ -236,8 +241,10 @@ class DownloadPoller:
             return
         self._until_ready(self._load_memo)
         # ids only; "now": what happened before is in the by_status query that every
-        # (re)connection triggers
-        self.feed = ChangeFeed(self.collection, "now", self.queue, self.stop, include_docs=False)
+        # (re)connection triggers. On CouchDB 3 only NEWS_SELECTOR's changes (no JavaScript runs
+        # for it); pouchdb-server crashes on `_selector`, so there every change comes
+        news = {"selector": NEWS_SELECTOR} if self._until_ready(self.collection.couch.is_couchdb) else {}
+        self.feed = ChangeFeed(self.collection, "now", self.queue, self.stop, include_docs=False, **news)
         self.feed.start()
         while not self.stop.is_set():
             try:
@@ -306,12 +313,12 @@ class DownloadPoller:
                 continue
             self._dirty = True
 
-    def _until_ready(self, fn) -> None:
+    def _until_ready(self, fn):
+        """fn()'s value, retried with backoff while CouchDB fails; None once stopped."""
         delay = 0.5
         while not self.stop.is_set():
             try:
-                fn()
-                return
+                return fn()
             except (CouchUnavailable, CouchError) as exc:
                 log.warning("%s: waiting for CouchDB (%s)", self.name, exc)
                 self.stop.wait(delay)
