@@ -488,7 +488,7 @@ class ExternalCouch:
 
 
 class FakeHost:
-    """Fake Radarr and Sonarr (tests/fakes/servarr.py) in a child process (bench/fakehost.py)."""
+    """Fake Radarr and Sonarr (tests/fakes/servarr/) in a child process (bench/fakehost.py)."""
 
     def __init__(self, as_is: bool = False):
         self.as_is = as_is

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmarks against the performance goals (issue #5): one command, every figure.
+"""Benchmarks against the performance goals (issues #5 and #14): one command, every figure.
 
     .venv/bin/python bench/run.py            # full: 3 runs per figure, ~4-5 minutes on 2 cores
     .venv/bin/python bench/run.py --quick    # 1 run, smaller sizes, ~1 minute (not the goal sizes)
@@ -7,7 +7,7 @@
 Exit status 0 when every goal is met, 1 when one falls short (the table says which).
 
 Starts its own pouchdb-server (scripts/local_couch.start, free port, in memory unless
---on-disk), the fake Radarr/Sonarr (tests/fakes/servarr.py, in a child process), and real sidecar
+--on-disk), the fake Radarr/Sonarr (tests/fakes/servarr/, in a child process), and real sidecar
 processes: `python -m sidecar worker` and `python -m sidecar web` (gunicorn). Everything over
 loopback. Each figure is the median of the runs (every run is printed too); ratios are taken
 within a run, then their median. Progress goes to stderr, the results table to stdout.
@@ -501,7 +501,7 @@ def main(argv=None) -> int:
     # (an external CouchDB's CPU too, unless its pid was given: then it is taken out)
     ext_cpu = sum(b - a for a, b in zip(server_cpu0, server_cpu1) if a is not None and b is not None)
     foreign = max(0.0, (machine_busy_seconds() - busy0) - (own_cpu_seconds() - own0) - ext_cpu)
-    fakes_text = ("tests/fakes/servarr.py in a child process"
+    fakes_text = ("tests/fakes/servarr/ in a child process"
                   f"{' (as is: with its ~44 ms Nagle stall per answer)' if args.fake_as_is else ' with TCP_NODELAY (as Kestrel)'}; loopback")
     print(f"movietracker sidecar benchmarks — {when}")
     print(f"machine: {machine()}")
