@@ -222,6 +222,7 @@ class DownloadPoller:
         self.shown: dict[str, dict | None] = {}  # each doc's `download` as last read or written
         self.absent: dict[str, int] = {}  # polls in a row a title was missing from a paged listing
         self._own_revs: dict[str, str] = {}  # our last write per doc: its change is no news
+        self._news_only = False  # the feed brings only NEWS_SELECTOR's changes (CouchDB 3)
         self._dirty = True  # the grabbed set needs reading
         self._refreshed = False  # it was read at least once
         self._last_refresh = float("-inf")
@@ -243,7 +244,8 @@ class DownloadPoller:
         # ids only; "now": what happened before is in the by_status query that every
         # (re)connection triggers. On CouchDB 3 only NEWS_SELECTOR's changes (no JavaScript runs
         # for it); pouchdb-server crashes on `_selector`, so there every change comes
-        news = {"selector": NEWS_SELECTOR} if self._until_ready(self.collection.couch.is_couchdb) else {}
+        self._news_only = bool(self._until_ready(self.collection.couch.is_couchdb))
+        news = {"selector": NEWS_SELECTOR} if self._news_only else {}
         self.feed = ChangeFeed(self.collection, "now", self.queue, self.stop, include_docs=False, **news)
         self.feed.start()
         while not self.stop.is_set():
@@ -468,7 +470,8 @@ class DownloadPoller:
             if result == "written":
                 doc, new = written[doc_id]
                 self.shown[doc_id] = new
-                if doc.get("_rev"):
+                # (a write the feed will not bring, e.g. a removal on CouchDB 3, is not kept)
+                if doc.get("_rev") and (not self._news_only or new is not None or doc.get("status") == "grabbed"):
                     self._own_revs[doc_id] = doc["_rev"]
                 metrics.DOWNLOAD_WRITES.labels(self.collection.name, "progress" if new else "removed").inc()
                 log.debug("%s %s: download %s", self.name, doc_id, "removed" if new is None else new)
