@@ -559,6 +559,9 @@ class Worker:
             feed.join(timeout)
         for p in self.pillows:
             p.processor.close()
+        # the posters its moves queued (a bounded wait: what is left is fetched by the next reconcile)
+        if not posters.QUEUE.idle(timeout=min(timeout, 5.0)):
+            log.info("posters still being fetched at stop; the next reconcile fetches what is missing")
 
     def run_forever(self) -> bool:
         """Run until stopped; False if a pillow died, so the process exits for its supervisor
