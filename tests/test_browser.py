@@ -221,11 +221,13 @@ def browser_node():
 
 
 class BrowserScript:
-    """browser.js as a child process; its stdout lines arrive on a queue."""
+    """A browser script (`script`: browser.js here) as a child process; its stdout lines arrive on a queue."""
+
+    script = SCRIPT
 
     def __init__(self, node: str, cfg: dict, log_path: Path):
         self.log = open(log_path, "w")
-        self.proc = subprocess.Popen([node, str(SCRIPT), json.dumps(cfg)], cwd=ROOT, text=True,
+        self.proc = subprocess.Popen([node, str(self.script), json.dumps(cfg)], cwd=ROOT, text=True,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
         self.lines: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()

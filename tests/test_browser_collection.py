@@ -25,14 +25,7 @@ GB = 1_000_000_000
 class CollectionScript(BrowserScript):
     """BrowserScript running browser_collection.js instead of browser.js."""
 
-    def __init__(self, node, cfg, log_path):
-        import tests.test_browser as tb
-        old = tb.SCRIPT
-        tb.SCRIPT = SCRIPT
-        try:
-            super().__init__(node, cfg, log_path)
-        finally:
-            tb.SCRIPT = old
+    script = SCRIPT
 
 
 def test_posters_progress_and_search(browser_node, settings, couch, couch_server, fake_radarr, fake_sonarr,
