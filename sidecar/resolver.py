@@ -24,9 +24,10 @@ from .feeds import ChangeFeed, Checkpoint
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 4
-# seconds between two checkpoint writes: a checkpoint only spares a restart re-reading the feed
-# (which costs little: no docs, and settling is idempotent), so it is not worth a validated
-# CouchDB write per change (it was ~2 per wish per database, each beside the wish's own writes)
+# seconds a handled change waits for its checkpoint: a checkpoint only spares a restart
+# re-reading the feed (which costs little: no docs, and settling is idempotent), so it is not
+# worth a validated CouchDB write per change (it was ~2 per wish per database, each beside the
+# wish's own writes)
 CHECKPOINT_EVERY = 10.0
 
 
@@ -107,6 +108,9 @@ class ConflictPillow:
         self.stop = stop
         self.queue: queue.Queue = queue.Queue()
         self.feed: ChangeFeed | None = None
+        self._unsaved = None  # the seq of the last change handled, not yet checkpointed
+        self._unsaved_since = 0.0  # monotonic time of the first change handled since the last save
+        self._retrying = 0  # changes put back after CouchDB trouble, not yet settled
 
     def run(self) -> None:
         since = None
@@ -119,32 +123,49 @@ class ConflictPillow:
                 self.stop.wait(1.0)
         self.feed = ChangeFeed(self.db, since, self.queue, self.stop, include_docs=False, style="all_docs")
         self.feed.start()
-        unsaved = None  # the last seq settled but not yet checkpointed
         while not self.stop.is_set():
             try:
                 kind, change, seq = self.queue.get(timeout=1.0)
             except queue.Empty:
                 kind = None
-            try:
-                if kind == "change":
-                    if len(change.get("changes") or ()) > 1 and not change["id"].startswith("_design/"):
-                        self.resolver.settle(change["id"])
-                    unsaved = seq
-                if (unsaved is not None and self.queue.empty()
-                        and time.monotonic() - self.checkpoint.saved_at >= CHECKPOINT_EVERY):
-                    self.checkpoint.save(unsaved)
-                    unsaved = None
-            except (CouchUnavailable, CouchError) as exc:
-                if kind != "change":
-                    continue  # only the checkpoint failed: it is saved with a later change
-                # not checkpointed: the change comes again after the feed reconnects
-                log.warning("%s: could not settle %s (%s); trying again", self.db.name, change.get("id"), exc)
-                self.queue.put((kind, change, seq))
-                self.stop.wait(1.0)
-            except Exception:
-                log.exception("%s: unexpected error settling %s; carrying on", self.db.name,
-                              change.get("id") if kind == "change" else "(checkpoint)")
-        try:  # what was settled since the last checkpoint, so a restart need not read it again
-            self.checkpoint.save(unsaved)
+            if kind in ("change", "retry"):
+                self._handle(kind, change, seq)
+            self._checkpoint()
+        self._checkpoint(at_stop=True)
+
+    def _handle(self, kind: str, change: dict, seq) -> None:
+        """Settle the doc of one change if it has several leaves. On CouchDB trouble the change
+        goes back into the queue as a "retry", and holds the checkpoint back until it is settled."""
+        try:
+            if len(change.get("changes") or ()) > 1 and not change["id"].startswith("_design/"):
+                self.resolver.settle(change["id"])
         except (CouchUnavailable, CouchError) as exc:
-            log.info("%s: last resolver checkpoint not saved (%s)", self.db.name, exc)
+            log.warning("%s: could not settle %s (%s); trying again", self.db.name, change.get("id"), exc)
+            if kind == "change":
+                self._retrying += 1
+            self.queue.put(("retry", change, seq))
+            self.stop.wait(1.0)
+            return
+        except Exception:  # a bug: logged, and the feed goes on
+            log.exception("%s: unexpected error settling %s; carrying on", self.db.name, change.get("id"))
+        if kind == "retry":
+            self._retrying -= 1
+            return  # a later change's seq is already noted (seqs are opaque: never compared)
+        if self._unsaved is None:
+            self._unsaved_since = time.monotonic()
+        self._unsaved = seq
+
+    def _checkpoint(self, at_stop: bool = False) -> None:
+        """Save the last seq handled, CHECKPOINT_EVERY after the first change not yet saved (so
+        not beside a lone wish's own writes) and once the queue is empty; at stop, at once.
+        Never while a failed change waits for its retry (a restart must read it again)."""
+        if self._unsaved is None or self._retrying:
+            return
+        if not at_stop and (not self.queue.empty() or time.monotonic() - self._unsaved_since < CHECKPOINT_EVERY):
+            return
+        try:
+            self.checkpoint.save(self._unsaved)
+            self._unsaved = None
+        except (CouchUnavailable, CouchError) as exc:
+            log.info("%s: resolver checkpoint not saved (%s); trying again later", self.db.name, exc)
+            self._unsaved_since = time.monotonic()
