@@ -82,6 +82,8 @@ def split(events, t0: float, t_visible: float, buffer_db: str) -> dict[str, floa
     """The hops of one wish from its events (None if one is missing: a scan or a retry mixed in)."""
     first: dict[str, tuple[float, float]] = {}
     for start, end, thread, what in sorted(events):
+        if start < t0:
+            continue  # the previous wish's tail (its buffer tombstone, say)
         if thread == "MainThread" and what.startswith("PUT "):
             key = "wish"
         elif what == "FEED":
