@@ -25,8 +25,9 @@ every Radarr instance's queue, series every Sonarr's. What it writes on a collec
 
 Cheap when idle: which titles are grabbed comes from the collection's `by_status` view
 (keys ["grabbed", title]), queried at start and after a change on the collection's `_changes`
-feed (ids only; on CouchDB 3 only docs that are grabbed or carry a `download`) that was not our
-own write, at most once a second; no queue is read while none
+feed (ids only; on CouchDB 3 only docs that are grabbed or carry a `download`, so a grab that
+ends before any progress was shown is seen at the next REFRESH_EVERY read) that was not our own
+write, at most once a second; no queue is read while none
 is grabbed. While some are, each instance's queue is read every QUEUE_POLL_INTERVAL seconds
 (all pages, the title embedded: `includeMovie` / `includeSeries`), and only titles whose download
 moved visibly against what their doc shows (kept in memory) cost a CouchDB request. Writes go
@@ -65,9 +66,11 @@ MAX_PAGES = 20
 MESSAGE_MAX = 300
 REFRESH_GAP = 1.0  # seconds: at most one by_status query this often, however busy the feed
 REFRESH_EVERY = 60.0  # seconds: the grabbed set is read again this often while it is not empty
-# the changes that can matter to this job, as a Mango selector for CouchDB 3's `_selector` feed
-# filter: a doc that is grabbed, or that carries a `download` (a wish's move, a reconcile or a
-# poster is no news here, and each such change would cost a by_status query)
+# the changes that matter to this job, as a Mango selector for CouchDB 3's `_selector` feed
+# filter: a doc that is grabbed, or that carries a `download`. A wish's move, a poster or a
+# reconcile of titles not being downloaded is no news, and each would cost a by_status query; a
+# grab that ends with no `download` shown yet is left to the REFRESH_EVERY read (the queues are
+# read for it until then, nothing is shown wrong)
 NEWS_SELECTOR = {"$or": [{"status": "grabbed"}, {"download": {"$exists": True}}]}
 FAIL_LOG_EVERY = 60.0  # seconds between two log lines about the same unreadable queue
 

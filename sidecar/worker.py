@@ -559,7 +559,8 @@ class Worker:
             feed.join(timeout)
         for p in self.pillows:
             p.processor.close()
-        # the posters its moves queued (a bounded wait: what is left is fetched by the next reconcile)
+        # the posters queued in this process, its moves' among them (a bounded wait: what is left
+        # goes on in the background, and the next reconcile fetches what never got stored)
         if not posters.QUEUE.idle(timeout=min(timeout, 5.0)):
             log.info("posters still being fetched at stop; the next reconcile fetches what is missing")
 
