@@ -150,7 +150,9 @@ class ConflictPillow:
             log.exception("%s: unexpected error settling %s; carrying on", self.db.name, change.get("id"))
         if kind == "retry":
             self._retrying -= 1
-            return  # a later change's seq is already noted (seqs are opaque: never compared)
+            # its seq is not noted (seqs are opaque, never compared): the checkpoint stays at or
+            # before it, and a restart at worst reads it again
+            return
         if self._unsaved is None:
             self._unsaved_since = time.monotonic()
         self._unsaved = seq
