@@ -21,7 +21,7 @@
 const fs = require('fs');
 const path = require('path');
 const readline = require('readline');
-const {chromium} = require('playwright-core');
+const {launch, collectConsoleErrors, signInThroughForm} = require('./browser_common');
 
 const cfg = JSON.parse(process.argv[2] || '{}');
 const T = cfg.timeoutMs || 15000;
@@ -47,53 +47,21 @@ async function addTitle(page, {kind, id, title, year, action, by}) {
 
 const item = (list, id) => `#${list} li[data-id="${id}"]`;
 
-// Sign in with the page's form, as a person does, once the page has started syncing (live in
-// admin party, "sign-in needed" on a server that wants a user): the form's handler is there then
-async function signInThroughForm(page) {
-  await page.waitForSelector('#sync-status[data-state="live"], #sync-status[data-state="auth"]');
-  await page.evaluate(() => { document.querySelector('#signin').open = true; });
-  await page.fill('#signin-user', cfg.signIn.username);
-  await page.fill('#signin-password', cfg.signIn.password);
-  await page.click('#signin-form button[type="submit"]');
-  await page.waitForFunction((name) => document.querySelector('#signin-who').textContent === `Signed in as ${name}.`,
-    cfg.signIn.username);
-  await page.waitForSelector('#sync-status[data-state="live"]');
-}
-
 async function main() {
   const consoleErrors = [];
-  const context = await chromium.launchPersistentContext(cfg.userDataDir, {
-    executablePath: cfg.chromium,
-    headless: true,
-    // the flags keep Chromium from calling home: the CI machine has no internet and a browser
-    // retrying Google endpoints floods the closed network
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-default-apps', '--disable-extensions', '--no-default-browser-check',
-      '--metrics-recording-only', '--disable-domain-reliability', '--disable-breakpad'],
-    viewport: {width: 1100, height: 900},
-    timeout: T,
-  });
+  const context = await launch(cfg, T);
   let page;
   try {
     page = context.pages()[0] || await context.newPage();
     page.setDefaultTimeout(T);
-    page.on('console', (m) => {
-      const where = (m.location() || {}).url || '';
-      process.stderr.write(`[page ${m.type()}] ${m.text()} ${where}\n`);
-      // PouchDB looks for its replication checkpoints first: their 404s are expected; so is the
-      // favicon Chromium asks for on a page other than the app's (config.json, refusals())
-      const expected = where.includes('/_local/') || where.endsWith('/favicon.ico');
-      if (m.type() === 'error' && !expected) consoleErrors.push(`${m.text()} ${where}`.trim());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    collectConsoleErrors(page, consoleErrors);
 
     const t0 = Date.now();
     await page.goto(cfg.url, {waitUntil: 'domcontentloaded'});
     if (cfg.scenario === 'signin') return await signIn(page, consoleErrors);
     if (cfg.scenario === 'refusals') return await refusals(page, consoleErrors);
     if (cfg.scenario === 'cors') return await corsBlocked(page, consoleErrors);
-    if (cfg.signIn) await signInThroughForm(page);
+    if (cfg.signIn) await signInThroughForm(page, cfg.signIn);
     if (cfg.scenario === 'offline') return await offline(page, context, consoleErrors);
     if (cfg.scenario === 'unsendable') return await unsendable(page, context, consoleErrors);
     await page.waitForSelector('#sync-status[data-state="live"]');

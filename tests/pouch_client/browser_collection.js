@@ -11,53 +11,26 @@
 
 const fs = require('fs');
 const path = require('path');
-const {chromium} = require('playwright-core');
+const {launch, collectConsoleErrors, signInThroughForm} = require('./browser_common');
 
 const cfg = JSON.parse(process.argv[2] || '{}');
 const T = cfg.timeoutMs || 20000;
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 const tile = (id) => `#mt-collection li.mt-tile[data-id="${id}"]`;
 
-async function signInThroughForm(page) {
-  await page.waitForSelector('#sync-status[data-state="live"], #sync-status[data-state="auth"]');
-  await page.evaluate(() => { document.querySelector('#signin').open = true; });
-  await page.fill('#signin-user', cfg.signIn.username);
-  await page.fill('#signin-password', cfg.signIn.password);
-  await page.click('#signin-form button[type="submit"]');
-  await page.waitForFunction((name) => document.querySelector('#signin-who').textContent === `Signed in as ${name}.`,
-    cfg.signIn.username);
-  await page.waitForSelector('#sync-status[data-state="live"]');
-}
-
 async function main() {
   const consoleErrors = [];
-  const context = await chromium.launchPersistentContext(cfg.userDataDir, {
-    executablePath: cfg.chromium,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-default-apps', '--disable-extensions', '--no-default-browser-check',
-      '--metrics-recording-only', '--disable-domain-reliability', '--disable-breakpad'],
-    viewport: {width: 1100, height: 900},
-    timeout: T,
-  });
+  const context = await launch(cfg, T);
   let page;
   try {
     page = context.pages()[0] || await context.newPage();
     page.setDefaultTimeout(T);
     // no internet here: a search result's remote poster (TMDb) cannot load; that is not the page's fault
     await page.route(/^https:\/\/(image\.tmdb\.org|artworks\.thetvdb\.com)\//, (route) => route.abort());
-    page.on('console', (m) => {
-      const where = (m.location() || {}).url || '';
-      process.stderr.write(`[page ${m.type()}] ${m.text()} ${where}\n`);
-      const expected = where.includes('/_local/') || where.endsWith('/favicon.ico') ||
-        /image\.tmdb\.org|artworks\.thetvdb\.com/.test(where);
-      if (m.type() === 'error' && !expected) consoleErrors.push(`${m.text()} ${where}`.trim());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    collectConsoleErrors(page, consoleErrors, /image\.tmdb\.org|artworks\.thetvdb\.com/);
 
     await page.goto(cfg.url, {waitUntil: 'domcontentloaded'});
-    if (cfg.signIn) await signInThroughForm(page);
+    if (cfg.signIn) await signInThroughForm(page, cfg.signIn);
     await page.waitForSelector('#sync-status[data-state="live"]');
     // the posters' part has read who is signed in (its roles decide about "Remove")
     if (cfg.signIn) await page.waitForSelector(`#mt-collection[data-user="${cfg.signIn.username}"]`);
