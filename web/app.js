@@ -46,11 +46,20 @@
     renderQueued: false,
   };
 
+  // What web/collection.js and web/search.js share with this page (the same local PouchDBs, not a
+  // second copy of each): MTApp.ready resolves to {config, couchUrl, tag, local, credentials} once
+  // config.json is read and the local databases are open, and rejects when they cannot be.
+  let shareReady, shareFailed;
+  const shared = new Promise((resolve, reject) => { shareReady = resolve; shareFailed = reject; });
+  shared.catch(() => {});  // nobody listening (a page without collection.js) is no error
+  window.MTApp = {ready: shared, credentials};
+
   // ---------------------------------------------------------------- start
 
   async function main() {
     if (!window.PouchDB) {
       setSync('error', 'PouchDB did not load');
+      shareFailed(new Error('PouchDB did not load'));
       return;
     }
     let cfg;
@@ -61,6 +70,7 @@
     } catch (e) {
       setSync('error', 'no config');
       showMessage('#form-message', `Cannot load config.json: ${e.message}`, 'error');
+      shareFailed(e);
       return;
     }
     app.config = cfg;
@@ -76,6 +86,7 @@
       };
       app.docs[kind] = {buffer: new Map(), collection: new Map()};
     }
+    shareReady({config: cfg, couchUrl: app.couchUrl, tag, local: app.local, credentials});
     await Promise.all(KINDS.flatMap((kind) => ['buffer', 'collection'].map((part) => follow(kind, part))));
     wireForm();
     wireSignIn();
@@ -1339,6 +1350,6 @@
     $('#filter-text').addEventListener('input', queueRender);
     $('#filter-kind').addEventListener('change', queueRender);
     render();
-    main().catch((e) => { console.error(e); setSync('error', 'error'); });
+    main().catch((e) => { console.error(e); setSync('error', 'error'); shareFailed(e); });
   });
 })();

@@ -1,7 +1,7 @@
 // The collection as poster tiles, with a detail view per title (web/collection.js).
 //
-// Reads the same local PouchDBs app.js keeps in sync (same names: `mt-<hash of the CouchDB URL>-<db>`,
-// so the collection and its `poster.jpg` attachments are there offline) and writes wishes into the
+// Reads the local PouchDBs app.js keeps in sync (window.MTApp.ready: the same objects, so the
+// collection and its `poster.jpg` attachments are there offline) and writes wishes into the
 // local buffer, which app.js's live sync pushes. Exposes window.MTCollection:
 //   MTCollection.ready          a promise of the shared context {config, couchUrl, local, credentials()}
 //   MTCollection.init(opts)     started by itself once the page has loaded (opts: {container})
@@ -44,46 +44,14 @@
     return node;
   };
 
-  // same as app.js: the URL the browser can reach, and the local databases' name tag
-  function reachableUrl(url) {
-    const u = new URL(url);
-    const loop = (h) => h === 'localhost' || h === '[::1]' || h === '::1' || /^127\./.test(h);
-    if (loop(u.hostname) && !loop(location.hostname)) u.hostname = location.hostname;
-    return u.toString().replace(/\/$/, '');
-  }
-
-  function shortHash(s) {
-    let h = 5381;
-    for (let i = 0; i < s.length; i++) h = ((h * 33) ^ s.charCodeAt(i)) >>> 0;
-    return h.toString(36);
-  }
-
-  function credentials() {
-    try { return JSON.parse(sessionStorage.getItem('mt-auth') || 'null'); } catch (e) { return null; }
-  }
-
   function authHeader() {
-    const a = credentials();
+    const a = window.MTApp.credentials();
     return a ? {Authorization: 'Basic ' + btoa(unescape(encodeURIComponent(`${a.username}:${a.password}`)))} : {};
   }
 
+  // app.js's context: its config and its local PouchDBs (window.MTApp)
   async function openContext() {
-    const resp = await fetch('config.json', {cache: 'no-store'});
-    if (!resp.ok) throw new Error(`config.json: HTTP ${resp.status}`);
-    const config = await resp.json();
-    const couchUrl = reachableUrl(config.couchdb_url);
-    const tag = shortHash(couchUrl);
-    const d = config.databases;
-    const names = {movie: {buffer: d.movies_buffer, collection: d.movies},
-      series: {buffer: d.series_buffer, collection: d.series}};
-    const local = {};
-    for (const kind of KINDS) {
-      local[kind] = {
-        buffer: new PouchDB(`mt-${tag}-${names[kind].buffer}`),
-        collection: new PouchDB(`mt-${tag}-${names[kind].collection}`),
-      };
-    }
-    return {config, couchUrl, tag, local, credentials, authHeader};
+    return {...await window.MTApp.ready, authHeader};
   }
 
   // ------------------------------------------------------------ wishes
@@ -322,7 +290,7 @@
 
   async function init(opts) {
     st.container = (opts && opts.container) || document.querySelector('#mt-collection');
-    if (!st.container || !window.PouchDB) return;
+    if (!st.container || !window.PouchDB || !window.MTApp) return;
     st.container.append(
       el('h2', {}, 'Posters ', el('span', {class: 'count mt-count', text: '0'})),
       el('div', {class: 'mt-body'}));
