@@ -52,6 +52,25 @@ def post_reconcile(url: str) -> tuple[float, dict, int]:
     return wall, body, resp.status_code
 
 
+def unchanged_beside_floor(ctx, s, url: str, repeats: int, floor_first: bool,
+                           what: str) -> list[tuple[float, dict, float]]:
+    """`repeats` reconciles of an unchanged library at `url`, each beside a floor run, which goes
+    first alternating (pouchdb-server's GC swings single readings by ±30 %): [(reconcile wall s,
+    its answer, floor s)]. Raises RuntimeError when a reconcile does not answer 200."""
+    runs = []
+    for i in range(repeats):
+        if floor_first == (i % 2 == 0):
+            floor = run_floor(ctx, s, "unchanged")
+            wall, res, code = post_reconcile(url)
+        else:
+            wall, res, code = post_reconcile(url)
+            floor = run_floor(ctx, s, "unchanged")
+        if code != 200:
+            raise RuntimeError(f"POST /reconcile ({what}) answered {code}: {json.dumps(res)[:500]}")
+        runs.append((wall, res, floor["seconds"]))
+    return runs
+
+
 def poster_bytes(url: str) -> float:
     """sidecar_poster_bytes summed over kinds, from the web app's /metrics (one gunicorn worker)."""
     text = requests.get(f"{url}/metrics", timeout=30).text
@@ -103,18 +122,9 @@ def reconcile_scale(ctx, movies: int, series: int, floor_first: bool = True, rep
 
         # the unchanged case: `repeats` interleaved pairs; the run's figure is the median of their
         # ratios (pouchdb-server's GC swings single readings by ±30 %)
-        pairs, unchanged_written = [], 0
-        for i in range(repeats):
-            if floor_first == (i % 2 == 0):
-                fl = run_floor(ctx, s, "unchanged")
-                wall, res, code = post_reconcile(url)
-            else:
-                wall, res, code = post_reconcile(url)
-                fl = run_floor(ctx, s, "unchanged")
-            if code != 200:
-                raise RuntimeError(f"POST /reconcile (unchanged) answered {code}: {json.dumps(res)[:500]}")
-            unchanged_written = max(unchanged_written, written(res))
-            pairs.append((wall, fl["seconds"], res.get("duration") or 0.0))
+        runs = unchanged_beside_floor(ctx, s, url, repeats, floor_first, "unchanged")
+        unchanged_written = max(written(res) for _, res, _ in runs)
+        pairs = [(wall, floor_s, res.get("duration") or 0.0) for wall, res, floor_s in runs]
         hwm_kb = vm_kb(wpid)
         web.stop()
         web = None
@@ -141,22 +151,16 @@ def reconcile_scale(ctx, movies: int, series: int, floor_first: bool = True, rep
                 raise RuntimeError(f"POST /reconcile (posters) answered {code_p}: {json.dumps(res_p)[:500]}")
             stored = (res_p.get("posters") or {}).get("stored", 0)
             nbytes = poster_bytes(url2)
-            pairs_p = []  # unchanged with every poster in place, against the floor: pairs as above
-            for i in range(repeats):
-                if floor_first == (i % 2 == 0):
-                    fl = run_floor(ctx, s, "unchanged")
-                    wall_p2, res_p2, _ = post_reconcile(url2)
-                else:
-                    wall_p2, res_p2, _ = post_reconcile(url2)
-                    fl = run_floor(ctx, s, "unchanged")
-                pairs_p.append((wall_p2, fl["seconds"]))
+            # unchanged with every poster in place, against the floor: pairs as above
+            runs_p = unchanged_beside_floor(ctx, s, url2, repeats, floor_first, "unchanged, posters")
+            pairs_p = [(wall, floor_s) for wall, _, floor_s in runs_p]
             out.update({
                 "posters_s": wall_p, "posters_stored": stored, "poster_bytes": nbytes,
                 "posters_result": res_p.get("posters"),
                 # the posters' own time: that reconcile minus an unchanged one (same library)
                 "poster_ms_per_title": (wall_p - out["unchanged_s"]) / max(stored, 1) * 1000,
                 "poster_bytes_per_title": nbytes / max(stored, 1),
-                "posters_unchanged_s": median([p[0] for p in pairs_p]), "posters_unchanged_result": res_p2.get("posters"),
+                "posters_unchanged_s": median([p[0] for p in pairs_p]), "posters_unchanged_result": runs_p[-1][1].get("posters"),
                 "posters_unchanged_floor_s": median([p[1] for p in pairs_p]),
                 "posters_unchanged_ratio": median([p[0] / p[1] for p in pairs_p]), "posters_unchanged_pairs": pairs_p,
                 "web_hwm_posters_mb": vm_kb(wpid2) / 1024,
