@@ -204,6 +204,22 @@ class Database:
             body = self.couch.json("GET", self._p("_all_docs"), params=q)
         return body["rows"]
 
+    def all_docs_pages(self, page: int, include_docs: bool = True) -> Iterator[list[dict]]:
+        """The whole `_all_docs`, in id order, as pages of at most `page` rows (each page starts
+        after the last id of the one before: startkey + skip=1), in memory one page at a time.
+        Raises CouchUnavailable / CouchError."""
+        start = None
+        while True:
+            params: dict[str, Any] = {"limit": page}
+            if start is not None:
+                params.update(startkey=start, skip=1)
+            rows = self.all_docs(include_docs=include_docs, **params)
+            if rows:
+                yield rows
+            if len(rows) < page:
+                return
+            start = rows[-1]["id"]
+
     def leaves(self, doc_id: str) -> list[dict]:
         """Every leaf revision of a doc, live and deleted (`open_revs=all&revs=true`), each with
         `_rev`, `_revisions` and, if deleted, `_deleted`; [] when the doc does not exist."""

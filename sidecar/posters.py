@@ -33,7 +33,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable
+from typing import Iterable
 from urllib.parse import parse_qs, urlsplit
 
 from . import metrics
@@ -139,16 +139,7 @@ USAGE = _Usage()
 
 def count_bytes(db: Database, page: int = 500) -> int:
     """The poster bytes of a whole collection database (paged `_all_docs`, attachment stubs)."""
-    total, start = 0, None
-    while True:
-        params: dict[str, Any] = {"limit": page}
-        if start is not None:
-            params.update(startkey=start, skip=1)
-        rows = db.all_docs(include_docs=True, **params)
-        total += sum(stored_bytes(r.get("doc")) for r in rows)
-        if len(rows) < page:
-            return total
-        start = rows[-1]["id"]
+    return sum(stored_bytes(r.get("doc")) for rows in db.all_docs_pages(page) for r in rows)
 
 
 # --------------------------------------------------------------------------- one sync

@@ -472,12 +472,7 @@ class KindReconcile:
                     self._unlisted_chunk(list(gone[i:i + PAGE_SIZE]))
         # every doc no listing named: read when a finished listing could have lost it, else only counted
         batch: list[int] = []
-        start = None
-        while True:
-            params: dict[str, Any] = {"limit": ID_PAGE}
-            if start is not None:
-                params.update(startkey=start, skip=1)
-            rows = self.db.all_docs(include_docs=False, **params)
+        for rows in self.db.all_docs_pages(ID_PAGE, include_docs=False):
             for r in rows:
                 did = r["id"]
                 if did.startswith("_"):
@@ -492,9 +487,6 @@ class KindReconcile:
                 if len(batch) >= PAGE_SIZE:
                     self._unlisted_chunk(batch)
                     batch = []
-            if len(rows) < ID_PAGE:
-                break
-            start = rows[-1]["id"]
         if batch:
             self._unlisted_chunk(batch)
 
