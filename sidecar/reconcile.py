@@ -432,22 +432,26 @@ class KindReconcile:
                     doc, changed = new, True
         return (doc if changed else None), applied
 
-    def _named(self, instance: str, x: int) -> bool:
-        """Did this instance's listing (worked off already) name title x?"""
+    def _seen_code(self, instance: str, x: int) -> int | None:
+        """The int this instance's listing (worked off already) left for title x, or None if it
+        did not name it (a binary search in the sorted `seen` array)."""
         arr = self.seen[instance]
         i = bisect_left(arr, x << 3)
-        return i < len(arr) and arr[i] >> 3 == x
+        return arr[i] if i < len(arr) and arr[i] >> 3 == x else None
+
+    def _named(self, instance: str, x: int) -> bool:
+        """Did this instance's listing (worked off already) name title x?"""
+        return self._seen_code(instance, x) is not None
 
     def _earlier(self, x: int) -> tuple[bool, int | None]:
         """(whether an earlier listing of this run applied its entry to title x, what the run
         did to the doc so far: None when no listing named it yet)."""
         applied, outcome = False, None
         for name in self.done:
-            arr = self.seen[name]
-            i = bisect_left(arr, x << 3)
-            if i < len(arr) and arr[i] >> 3 == x:
-                applied = applied or bool(arr[i] >> 2 & 1)
-                outcome = arr[i] & 3  # the later listing's code includes the earlier ones'
+            code = self._seen_code(name, x)
+            if code is not None:
+                applied = applied or bool(code >> 2 & 1)
+                outcome = code & 3  # the later listing's code includes the earlier ones'
         return applied, outcome
 
     def _newer_than_listing(self, existing: dict | None, instance: str) -> bool:
